@@ -1,0 +1,113 @@
+"""What goes into the bundler (source files) and what comes out (artifacts, diagnostics)."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["SourceFile", "Artifact", "Bundle", "Diagnostic", "content_type_for"]
+
+Severity = Literal["error", "warning"]
+
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".map": "application/json; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+}
+
+
+def content_type_for(path: str) -> str:
+    """The Content-Type a static host should send for ``path``."""
+    suffix = path[path.rfind(".") :].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix in _CONTENT_TYPES:
+        return _CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(path, strict=False)
+    return guessed or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One session file: an absolute POSIX path as pushed (``/app/App.tsx``) and its bytes."""
+
+    path: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """An error or warning, located in a file as it was pushed.
+
+    ``line`` and ``column`` are 1-based (column counts characters); both are 0 when
+    the message has no location (an entry that does not exist, say).
+    """
+
+    file: str
+    line: int
+    column: int
+    message: str
+    line_text: str
+    severity: Severity = "error"
+
+    def format(self) -> str:
+        """``/app/App.tsx:3:14: error: message``, the form compilers print."""
+        where = f"{self.file}:{self.line}:{self.column}: " if self.file else ""
+        return f"{where}{self.severity}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "lineText": self.line_text,
+            "severity": self.severity,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
+        return cls(
+            file=data.get("file", ""),
+            line=int(data.get("line", 0)),
+            column=int(data.get("column", 0)),
+            message=data.get("message", ""),
+            line_text=data.get("lineText", ""),
+            severity=data.get("severity", "error"),
+        )
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One output file, ``path`` relative to the version's folder (``assets/app-X.js``)."""
+
+    path: str
+    content: bytes
+    content_type: str
+    immutable: bool = True  # content-hashed name: safe to cache forever
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A successful build: the page's scripts and styles plus every other output file."""
+
+    scripts: list[str]
+    styles: list[str]
+    artifacts: list[Artifact]
+    warnings: list[Diagnostic] = field(default_factory=list)
+    entry: str = ""  # the session file the page starts from
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(len(a.content) for a in self.artifacts)

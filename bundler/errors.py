@@ -1,0 +1,68 @@
+"""Errors the bundler raises.
+
+    BundlerError
+     ├── BuildFailed        the session's code does not build; carries every diagnostic.
+     │                      Reported to the caller, never retried.
+     └── BundlerUnavailable the bundler itself failed; retried with backoff by the worker.
+          ├── BundlerCrashed  esbuild could not start, exited or spoke garbage
+          └── BundlerTimeout  esbuild did not answer within the build timeout and was killed
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bundler.artifacts import Diagnostic
+
+__all__ = ["BundlerError", "BuildFailed", "BundlerUnavailable", "BundlerCrashed", "BundlerTimeout"]
+
+
+class BundlerError(Exception):
+    """Root of every error the bundler raises."""
+
+
+class BuildFailed(BundlerError):
+    """The files do not build. ``diagnostics`` holds every error (and warning) esbuild saw."""
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.diagnostics = list(diagnostics)
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        lines += [d.format() for d in self.diagnostics if d.severity == "error"]
+        return "\n".join(lines)
+
+
+class BundlerUnavailable(BundlerError):
+    """esbuild failed for reasons that are not the session's code."""
+
+
+class BundlerCrashed(BundlerUnavailable):
+    """esbuild could not start, exited, or answered with something unreadable."""
+
+    def __init__(self, command: Sequence[str], exit_code: int | None, output: str) -> None:
+        self.command = list(command)
+        self.exit_code = exit_code
+        self.output = output
+        super().__init__(
+            f"command: {shlex.join(self.command)}\n"
+            f"exit code: {'still running' if exit_code is None else exit_code}\n"
+            f"output: {output or '(none)'}"
+        )
+
+
+class BundlerTimeout(BundlerUnavailable):
+    """esbuild did not finish within the build timeout; its process was killed."""
+
+    def __init__(self, command: Sequence[str], timeout_s: float) -> None:
+        self.command = list(command)
+        self.timeout_s = timeout_s
+        super().__init__(
+            f"command: {shlex.join(self.command)}\n"
+            f"esbuild did not finish within {timeout_s:g}s (build timeout) and was killed"
+        )
