@@ -1,0 +1,38 @@
+"""The Celery configuration both sides share: the worker consumes it, the client sends with it."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from worker.settings import Settings
+
+__all__ = ["create_celery", "TASK_NAME"]
+
+#: The contract: task name, queue (``STAGE_QUEUE``), JSON, kwargs session_id and version.
+TASK_NAME = "stage.render"
+
+
+def create_celery(settings: Settings, *, include: list[str] | None = None) -> Celery:
+    """A Celery app talking to ``settings``' broker, configured for at-least-once renders."""
+    app = Celery("stage", broker=settings.effective_broker_url, include=include or [])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,  # outcomes live on the render record in Redis
+        task_default_queue=settings.queue,
+        task_routes={TASK_NAME: {"queue": settings.queue}},
+        # At least once: ack after the task ran; requeue when the pool child dies.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.soft_time_limit_s,
+        task_time_limit=settings.hard_time_limit_s,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker outlives a Redis restart
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        task_send_sent_event=False,
+        worker_send_task_events=True,  # Flower and `celery events` see the workers
+    )
+    return app

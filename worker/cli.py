@@ -1,0 +1,189 @@
+"""``stage-render``: render a folder in-process, or run the Celery worker.
+
+    stage-render render DIR [--out OUT] [--name NAME] [--scope URL]... [--json]
+    stage-render worker [--concurrency N] [--loglevel L]
+
+``render`` is the embedded default: no Redis, no S3, artifacts in a local folder.
+Exit codes: 0 ready, 1 the render failed, 2 usage or input errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bundler import BuildFailed, Bundler, BundlerUnavailable, Runtime
+from worker.errors import ConfigError, InvalidInputError, StorageError
+from worker.inputs import (
+    file_payload,
+    validate_files,
+    validate_name,
+    validate_scopes,
+    validate_session_id,
+)
+from worker.models import RenderError, RenderRecord, utc_now
+from worker.render import RenderInput, render_snapshot
+from worker.settings import Settings
+from worker.storage import LocalStore
+
+__all__ = ["main"]
+
+EXIT_READY, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_SKIP_DIRS = {"node_modules", ".git", ".stage", "__pycache__"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "render":
+            return _render(args)
+        return _worker(args)
+    except (ConfigError, InvalidInputError) as exc:
+        print(f"stage-render: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stage-render", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    render = commands.add_parser("render", help="render a folder in-process (no Redis, no S3)")
+    render.add_argument("dir", type=Path, help="folder whose files become session files "
+                        "(DIR/app/App.tsx → /app/App.tsx)")
+    render.add_argument("--out", type=Path, default=None,
+                        help="artifact folder (default: STAGE_ARTIFACTS_DIR, .stage/artifacts)")
+    render.add_argument("--name", help="session name, the page title (default: DIR's name)")
+    render.add_argument("--scope", action="append", default=[], metavar="URL",
+                        help="a Google OAuth scope for window.__STAGE__ (repeatable)")
+    render.add_argument("--session", help="session id for the artifact path (default: DIR's name)")
+    render.add_argument("--json", action="store_true", help="print the render record as JSON")
+    worker = commands.add_parser("worker", help="run the Celery worker (STAGE_* settings)")
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="pool processes (default: the number of CPUs)")
+    worker.add_argument("--loglevel", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    worker.add_argument("--hostname", default=None,
+                        help="Celery node name (default: stage-<pid>@<host>)")
+    return parser
+
+
+def _render(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    folder: Path = args.dir
+    if not folder.is_dir():
+        print(f"stage-render: {folder} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    name = validate_name(args.name or folder.resolve().name, settings)
+    session_id = validate_session_id(args.session or _slug(folder.resolve().name))
+    scopes = validate_scopes(args.scope, settings)
+    files = validate_files(_read_folder(folder), settings)
+    out = (args.out or settings.artifacts_dir).resolve()
+    store = LocalStore(out, public_base_url=settings.public_base_url)
+    version = _next_version(out, session_id)
+
+    bundler = Bundler(Runtime(binary_override=Path(settings.esbuild_binary)
+                              if settings.esbuild_binary else None),
+                      timeout_s=settings.build_timeout_s)
+    job = RenderInput(session_id, version, name, scopes,
+                      [f.as_source() for f in files])
+    record = RenderRecord(version=version, status="building", requested_at=utc_now(),
+                          started_at=utc_now(), attempts=1)
+    started = time.perf_counter()
+    try:
+        rendered = render_snapshot(job, bundler=bundler, store=store)
+    except BuildFailed as exc:
+        record = _failed(record, RenderError("build", exc.message, exc.diagnostics), started)
+    except (BundlerUnavailable, StorageError) as exc:
+        record = _failed(record, RenderError("infrastructure", str(exc)), started)
+    else:
+        record = RenderRecord.from_dict({
+            **record.to_dict(), "status": "ready", "finishedAt": utc_now(),
+            "timingsMs": {**rendered.timings_ms, "total": _ms(started)},
+            "inputHash": rendered.input_hash, "indexKey": rendered.index_key,
+            "url": rendered.url, "indexPath": rendered.index_path,
+            "warnings": [w.to_dict() for w in rendered.warnings]})
+    finally:
+        bundler.close()
+
+    if args.json:
+        print(json.dumps(record.to_dict(), indent=2))
+    else:
+        _report(record, name)
+    return EXIT_READY if record.status == "ready" else EXIT_FAILED
+
+
+def _report(record: RenderRecord, name: str) -> None:
+    if record.status == "ready":
+        print(f"rendered {name!r} version {record.version} in "
+              f"{record.timings_ms.get('total', 0):.0f} ms")
+        print(f"  page:  {record.index_path}")
+        print(f"  open:  {record.url}")
+        folder = Path(record.index_path or ".").parent
+        print(f"  serve: python3 -m http.server --directory {folder} 8000"
+              "  →  http://127.0.0.1:8000/")
+        for warning in record.warnings:
+            print(warning.format(), file=sys.stderr)
+        return
+    assert record.error is not None
+    print(f"render failed ({record.error.kind}): {record.error.message}", file=sys.stderr)
+    for diagnostic in record.error.diagnostics:
+        print(diagnostic.format(), file=sys.stderr)
+        if diagnostic.line_text:
+            print(f"    {diagnostic.line} | {diagnostic.line_text}", file=sys.stderr)
+            gutter = " " * (len(str(diagnostic.line)) + 3)
+            print(f"    {gutter}{' ' * max(0, diagnostic.column - 1)}^", file=sys.stderr)
+
+
+def _failed(record: RenderRecord, error: RenderError, started: float) -> RenderRecord:
+    return RenderRecord.from_dict({**record.to_dict(), "status": "failed",
+                                   "finishedAt": utc_now(), "error": error.to_dict(),
+                                   "timingsMs": {"total": _ms(started)}})
+
+
+def _read_folder(folder: Path) -> list[dict[str, Any]]:
+    files = []
+    for current, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            path = Path(current) / name
+            relative = "/" + path.relative_to(folder).as_posix()
+            files.append(file_payload(relative, path.read_bytes()))
+    return files
+
+
+def _next_version(out: Path, session_id: str) -> int:
+    renders = out / "sessions" / session_id / "renders"
+    existing = [int(p.name) for p in renders.glob("*") if p.name.isdigit()]
+    return max(existing, default=0) + 1
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:64]
+    return slug or "local"
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from worker.app import app, settings  # reads and validates STAGE_* settings
+
+    argv = ["worker", f"--loglevel={args.loglevel}", f"--queues={settings.queue}",
+            f"--hostname={args.hostname or f'stage-{os.getpid()}@%h'}"]
+    if args.concurrency:
+        argv.append(f"--concurrency={args.concurrency}")
+    app.worker_main(argv)
+    return EXIT_READY
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The gateway side of the contract, mirroring the SDK's ``client.stage.sessions``.
+
+    client = StageClient.from_env()
+    session = client.sessions.create(name="shiftcal-preview")
+    client.sessions.push_files(session.id, [{"path": "/app/App.tsx", "content": "..."}])
+    ticket = client.sessions.render(session.id)
+    record = client.sessions.wait_for_render(session.id, ticket.version, timeout=60)
+
+It writes the Redis keys of docs/contract.md and sends ``stage.render`` by name, exactly
+as a gateway in another language would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import kombu.exceptions
+import redis
+from celery import Celery
+
+from worker.celery_config import TASK_NAME, create_celery
+from worker.errors import BrokerUnavailableError, RenderTimeoutError
+from worker.inputs import validate_files, validate_name, validate_scopes
+from worker.models import FileContent, RenderError, RenderRecord, Session, SessionStatus, utc_now
+from worker.sessions import SessionStore, connect_redis
+from worker.settings import Settings
+
+__all__ = ["StageClient", "SessionsAPI"]
+
+_POLL_FIRST_S = 0.01  # a warm worker renders the reference app in well under a second
+_POLL_MAX_S = 0.25
+
+
+class SessionsAPI:
+    """``client.sessions``: create, push files, set scopes, render, status, read files."""
+
+    def __init__(self, store: SessionStore, celery: Celery, settings: Settings) -> None:
+        self._store = store
+        self._celery = celery
+        self._settings = settings
+
+    def create(self, name: str) -> Session:
+        """Open a session. ``name`` becomes the page title."""
+        return self._store.create(validate_name(name, self._settings))
+
+    def set_google_scopes(self, session_id: str, scopes: Sequence[str]) -> list[str]:
+        """Declare the Google OAuth scopes (https:// URLs) the app will ask for."""
+        valid = validate_scopes(scopes, self._settings)
+        self._store.set_google_scopes(session_id, valid)
+        return valid
+
+    def push_files(self, session_id: str, files: Sequence[Mapping[str, Any]]) -> None:
+        """Write files (``{"path", "content", "encoding"?}``): all of them, or none."""
+        self._store.push_files(session_id, validate_files(files, self._settings))
+
+    def render(self, session_id: str) -> RenderRecord:
+        """Ask for a render of the session's files; returns the ``queued`` record."""
+        record = self._store.request_render(session_id)
+        try:
+            self._celery.send_task(TASK_NAME, kwargs={"session_id": session_id,
+                                                      "version": record.version},
+                                   queue=self._settings.queue)
+        except (kombu.exceptions.OperationalError, redis.ConnectionError) as exc:
+            failed = dataclasses.replace(record, status="failed", finished_at=utc_now(),
+                                         error=RenderError("infrastructure",
+                                                           f"could not queue the render: {exc}"))
+            self._store.transition(session_id, failed)
+            raise BrokerUnavailableError(f"could not queue the render: {exc}") from exc
+        return record
+
+    def wait_for_render(self, session_id: str, version: int,
+                        timeout: float = 60.0) -> RenderRecord:
+        """Block until the render is ``ready`` or ``failed``.
+
+        Raises RenderTimeoutError after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        pause = _POLL_FIRST_S
+        while True:
+            record = self._store.get_record(session_id, version)
+            if record.terminal:
+                return record
+            if time.monotonic() >= deadline:
+                raise RenderTimeoutError(
+                    f"render {version} of session {session_id} is still {record.status} "
+                    f"after {timeout:g}s")
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, _POLL_MAX_S)
+
+    def get_render(self, session_id: str, version: int) -> RenderRecord:
+        """One render record by version."""
+        return self._store.get_record(session_id, version)
+
+    def status(self, session_id: str) -> SessionStatus:
+        """Files, scopes, the newest requested render and the live (newest ready) one."""
+        return self._store.status(session_id)
+
+    def read_file(self, session_id: str, path: str) -> FileContent:
+        """A file as pushed: text, or base64 when it was pushed as base64."""
+        return self._store.read_file(session_id, path)
+
+
+class StageClient:
+    """Entry point of the gateway-side library. One per process; it pools connections."""
+
+    def __init__(self, settings: Settings, *, redis_client: redis.Redis | None = None,
+                 celery: Celery | None = None) -> None:
+        self.settings = settings
+        self._redis = redis_client or connect_redis(settings.redis_url)
+        self._celery = celery or create_celery(settings)
+        self.sessions = SessionsAPI(SessionStore(self._redis, settings), self._celery, settings)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> StageClient:
+        """Configured from ``STAGE_*`` variables; ``overrides`` replace fields by name."""
+        return cls(Settings.from_env(**overrides))
+
+    def close(self) -> None:
+        self._redis.close()
+        self._celery.close()
+
+    def __enter__(self) -> StageClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

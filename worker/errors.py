@@ -1,0 +1,83 @@
+"""Errors the worker package raises.
+
+    StageError
+     ├── InvalidInputError (ValueError)    a request broke an input rule; nothing was stored
+     ├── SessionNotFoundError (LookupError) no session has that id
+     ├── RenderNotFoundError (LookupError)  the session has no render with that version
+     ├── FileNotFoundInSessionError (LookupError) the session has no file at that path
+     ├── RenderTimeoutError (TimeoutError)  wait_for_render gave up before the render ended
+     ├── ConfigError (ValueError)           a STAGE_* variable is unknown or has a bad value
+     └── InfrastructureError                a service failed; renders retry these with backoff
+          ├── StoreUnavailableError          Redis did not answer
+          ├── BrokerUnavailableError         the render could not be queued
+          └── StorageError                   the artifact store failed
+               └── UploadError               an object could not be written
+
+Build errors (the session's code does not compile) are :class:`bundler.BuildFailed`; the
+worker records them on the render and never retries them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "StageError",
+    "InvalidInputError",
+    "SessionNotFoundError",
+    "RenderNotFoundError",
+    "RenderTimeoutError",
+    "FileNotFoundInSessionError",
+    "ConfigError",
+    "InfrastructureError",
+    "StoreUnavailableError",
+    "BrokerUnavailableError",
+    "StorageError",
+    "UploadError",
+]
+
+
+class StageError(Exception):
+    """Root of every error the worker package raises."""
+
+
+class InvalidInputError(StageError, ValueError):
+    """A request broke an input rule. The message names the file or field and the rule."""
+
+
+class SessionNotFoundError(StageError, LookupError):
+    """No session has this id."""
+
+
+class RenderNotFoundError(StageError, LookupError):
+    """The session never requested a render with this version."""
+
+
+class FileNotFoundInSessionError(StageError, LookupError):
+    """The session has no file at this path."""
+
+
+class RenderTimeoutError(StageError, TimeoutError):
+    """The render did not reach ``ready`` or ``failed`` in the time given."""
+
+
+class ConfigError(StageError, ValueError):
+    """A ``STAGE_*`` environment variable is unknown or has a bad value."""
+
+
+class InfrastructureError(StageError):
+    """A service the worker depends on failed; renders retry these with backoff."""
+
+
+class StoreUnavailableError(InfrastructureError):
+    """Redis, which holds sessions and renders, did not answer."""
+
+
+class BrokerUnavailableError(InfrastructureError):
+    """The broker did not take the render message."""
+
+
+class StorageError(InfrastructureError):
+    """The artifact store (S3 or the local folder) failed."""
+
+
+class UploadError(StorageError):
+    """An artifact could not be written."""

@@ -1,0 +1,143 @@
+"""A render job against the session store: read the record, build, record the outcome.
+
+The Celery task is a thin wrapper around :func:`run_render`; infrastructure errors
+propagate out of it so the task can retry them, build errors are recorded here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bundler import BuildFailed, Bundler, Runtime
+from worker.errors import InvalidInputError, RenderNotFoundError
+from worker.models import RenderError, RenderRecord, utc_now
+from worker.render import RenderInput, render_snapshot
+from worker.sessions import SessionStore, connect_redis
+from worker.settings import Settings
+from worker.storage import ArtifactStore, store_from_settings
+
+__all__ = ["WorkerContext", "run_render", "record_failure"]
+
+log = logging.getLogger("stage.render")
+
+
+@dataclass
+class WorkerContext:
+    """The clients one worker process uses for every job: Redis, storage, esbuild."""
+
+    settings: Settings
+    sessions: SessionStore
+    store: ArtifactStore
+    bundler: Bundler
+    pid: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerContext:
+        runtime = Runtime(binary_override=_path_or_none(settings.esbuild_binary))
+        return cls(
+            settings=settings,
+            sessions=SessionStore(connect_redis(settings.redis_url), settings),
+            store=store_from_settings(settings),
+            bundler=Bundler(runtime, timeout_s=settings.build_timeout_s),
+            pid=os.getpid(),
+        )
+
+    def close(self) -> None:
+        self.bundler.close()
+
+
+def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecord | None:
+    """Run one render job to a terminal record. None when there is nothing to render.
+
+    Safe to run twice, at once or after a crash: a version that already ended is left
+    alone, and the outcome is stored only if no other run stored one first.
+    """
+    started = time.perf_counter()
+    try:
+        record = ctx.sessions.get_record(session_id, version)
+    except (RenderNotFoundError, InvalidInputError) as exc:
+        log.error("render skipped session=%s version=%s outcome=unknown-render reason=%s",
+                  session_id, version, exc)
+        return None
+    if record.terminal:
+        log.info("render skipped session=%s version=%s outcome=already-%s",
+                 session_id, version, record.status)
+        return record
+
+    building = dataclasses.replace(record, status="building", started_at=utc_now(),
+                                   attempts=record.attempts + 1)
+    write_started = time.perf_counter()
+    if not ctx.sessions.transition(session_id, building):
+        return ctx.sessions.get_record(session_id, version)
+    timings = {"record": _ms_since(write_started)}
+
+    gather_started = time.perf_counter()
+    snapshot = ctx.sessions.snapshot(session_id)
+    timings["gather"] = _ms_since(gather_started)
+    if snapshot is None:
+        return _finish(ctx, session_id, building, started, RenderError(
+            "infrastructure", f"session {session_id} disappeared before its render ran"),
+            timings)
+
+    job = RenderInput(session_id, version, snapshot.name, snapshot.google_scopes, snapshot.files)
+    try:
+        rendered = render_snapshot(job, bundler=ctx.bundler, store=ctx.store)
+    except BuildFailed as exc:
+        return _finish(ctx, session_id, building, started,
+                       RenderError("build", exc.message, exc.diagnostics), timings)
+    ready = dataclasses.replace(
+        building,
+        status="ready",
+        finished_at=utc_now(),
+        timings_ms={**timings, **rendered.timings_ms, "total": _ms_since(started)},
+        input_hash=rendered.input_hash,
+        index_key=rendered.index_key,
+        url=rendered.url,
+        index_path=rendered.index_path,
+        warnings=rendered.warnings,
+    )
+    return _store_outcome(ctx, session_id, ready)
+
+
+def record_failure(ctx: WorkerContext, session_id: str, version: int, message: str) -> None:
+    """Record an infrastructure failure after the last retry (if the version has not ended)."""
+    try:
+        record = ctx.sessions.get_record(session_id, version)
+    except (RenderNotFoundError, InvalidInputError):
+        return
+    if record.terminal:
+        return
+    failed = dataclasses.replace(record, status="failed", finished_at=utc_now(),
+                                 error=RenderError("infrastructure", message))
+    _store_outcome(ctx, session_id, failed)
+
+
+def _finish(ctx: WorkerContext, session_id: str, building: RenderRecord, started: float,
+            error: RenderError, timings: dict[str, float]) -> RenderRecord:
+    failed = dataclasses.replace(building, status="failed", finished_at=utc_now(), error=error,
+                                 timings_ms={**timings, "total": _ms_since(started)})
+    return _store_outcome(ctx, session_id, failed)
+
+
+def _store_outcome(ctx: WorkerContext, session_id: str, record: RenderRecord) -> RenderRecord:
+    if not ctx.sessions.transition(session_id, record):
+        log.info("render discarded session=%s version=%s outcome=another-run-finished-first",
+                 session_id, record.version)
+        return ctx.sessions.get_record(session_id, record.version)
+    log.info("render session=%s version=%s outcome=%s%s ms=%.0f", session_id, record.version,
+             record.status, f" kind={record.error.kind}" if record.error else "",
+             record.timings_ms.get("total", 0.0))
+    return record
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _path_or_none(value: str) -> Path | None:
+    return Path(value) if value else None

@@ -1,0 +1,183 @@
+"""The records a gateway sees. ``to_dict()`` is the JSON it returns, camelCase as in the SDK.
+
+Render records are stored in Redis in exactly their ``to_dict()`` form (see
+docs/contract.md), so a gateway in another language reads the same JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from bundler import Diagnostic
+
+__all__ = [
+    "RenderStatus",
+    "ErrorKind",
+    "TERMINAL_STATUSES",
+    "RenderError",
+    "RenderRecord",
+    "Session",
+    "FileInfo",
+    "FileContent",
+    "SessionStatus",
+    "utc_now",
+]
+
+RenderStatus = Literal["queued", "building", "ready", "failed"]
+ErrorKind = Literal["build", "infrastructure"]
+TERMINAL_STATUSES = frozenset({"ready", "failed"})
+
+
+def utc_now() -> str:
+    """ISO 8601 in UTC with milliseconds: ``2026-11-28T14:00:00.123Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class RenderError:
+    """Why a render failed: ``build`` (the session's code) or ``infrastructure``."""
+
+    kind: ErrorKind
+    message: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RenderError:
+        return cls(
+            kind=data["kind"],
+            message=data.get("message", ""),
+            diagnostics=[Diagnostic.from_dict(d) for d in data.get("diagnostics", [])],
+        )
+
+
+@dataclass(frozen=True)
+class RenderRecord:
+    """One render version of a session and how it went."""
+
+    version: int
+    status: RenderStatus
+    requested_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    attempts: int = 0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    input_hash: str | None = None
+    index_key: str | None = None
+    url: str | None = None
+    index_path: str | None = None  # the local store only: where index.html is on disk
+    error: RenderError | None = None
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "version": self.version,
+            "status": self.status,
+            "requestedAt": self.requested_at,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "attempts": self.attempts,
+            "timingsMs": dict(self.timings_ms),
+            "inputHash": self.input_hash,
+            "indexKey": self.index_key,
+            "url": self.url,
+            "error": self.error.to_dict() if self.error else None,
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+        if self.index_path is not None:
+            data["indexPath"] = self.index_path
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RenderRecord:
+        return cls(
+            version=int(data["version"]),
+            status=data["status"],
+            requested_at=data.get("requestedAt", ""),
+            started_at=data.get("startedAt"),
+            finished_at=data.get("finishedAt"),
+            attempts=int(data.get("attempts", 0)),
+            timings_ms=dict(data.get("timingsMs") or {}),
+            input_hash=data.get("inputHash"),
+            index_key=data.get("indexKey"),
+            url=data.get("url"),
+            index_path=data.get("indexPath"),
+            error=RenderError.from_dict(data["error"]) if data.get("error") else None,
+            warnings=[Diagnostic.from_dict(w) for w in data.get("warnings") or []],
+        )
+
+
+@dataclass(frozen=True)
+class Session:
+    """What ``sessions.create`` returns."""
+
+    id: str
+    name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name}
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One entry of ``status.files``."""
+
+    path: str
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size}
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """What ``sessions.read_file`` returns: text as pushed, or base64 for binary pushes."""
+
+    path: str
+    content: str
+    encoding: str = "utf-8"
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes, whichever way it was pushed."""
+        if self.encoding == "base64":
+            return base64.b64decode(self.content)
+        return self.content.encode("utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "content": self.content, "encoding": self.encoding}
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """What ``sessions.status`` returns: files, scopes, the newest render and the live one."""
+
+    id: str
+    name: str
+    files: list[FileInfo]
+    google_scopes: list[str]
+    render: RenderRecord | None
+    live: RenderRecord | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "files": [f.to_dict() for f in self.files],
+            "googleScopes": list(self.google_scopes),
+            "render": self.render.to_dict() if self.render else None,
+            "live": self.live.to_dict() if self.live else None,
+        }

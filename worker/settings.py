@@ -1,0 +1,156 @@
+"""One frozen settings object, read from ``STAGE_*`` environment variables and validated.
+
+Every field is one variable: ``build_timeout_s`` is ``STAGE_BUILD_TIMEOUT_S``. A variable
+that starts with ``STAGE_`` and is not a field fails loudly, so a misspelling is not a
+silently ignored setting. AWS credentials and region come through boto3's own variables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bundler import DEFAULT_BUILD_TIMEOUT_S
+from worker.errors import ConfigError
+
+__all__ = ["Settings", "ENV_PREFIX"]
+
+ENV_PREFIX = "STAGE_"
+
+# Defaults, each with its reason.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"  # a local Redis, as `make test` starts one
+DEFAULT_KEY_PREFIX = "stage:"  # one prefix for every key, so a Redis can be shared
+DEFAULT_QUEUE = "stage.render"  # the contract's queue name
+DEFAULT_ARTIFACTS_DIR = ".stage/artifacts"  # the embedded default: no S3 needed
+SOFT_TIME_LIMIT_S = 60.0  # a build is killed at the build timeout, long before this
+HARD_TIME_LIMIT_S = 90.0  # the pool child is killed here; the message is redelivered
+VISIBILITY_TIMEOUT_S = 300.0  # > hard limit: a live task is never redelivered under it
+MAX_RETRIES = 5  # ~1+2+4+8+16 s of backoff rides out a short storage or Redis outage
+RETRY_BACKOFF_S = 1.0  # first retry delay; doubles each attempt, with jitter
+RETRY_BACKOFF_MAX_S = 30.0  # no single wait longer than this
+MAX_FILES = 500  # generous for a sandbox app; bounds a push's Redis transaction
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a large image or data file, not a video
+MAX_SESSION_BYTES = 20 * 1024 * 1024  # bounds one session's Redis memory
+MAX_PATH_LENGTH = 256  # longer paths are generated junk, and hurt every log line
+MAX_SCOPES = 50  # Google's consent screen becomes unusable well before this
+MAX_NAME_LENGTH = 200  # a name is a page title, not a document
+
+
+def _env(name: str) -> dict[str, Any]:
+    return {"env": ENV_PREFIX + name}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the worker and the client are configured with."""
+
+    redis_url: str = field(default=DEFAULT_REDIS_URL, metadata=_env("REDIS_URL"))
+    broker_url: str = field(default="", metadata=_env("BROKER_URL"))  # "" → redis_url
+    key_prefix: str = field(default=DEFAULT_KEY_PREFIX, metadata=_env("KEY_PREFIX"))
+    queue: str = field(default=DEFAULT_QUEUE, metadata=_env("QUEUE"))
+    s3_bucket: str = field(default="", metadata=_env("S3_BUCKET"))  # set → S3 store
+    s3_endpoint_url: str = field(default="", metadata=_env("S3_ENDPOINT_URL"))
+    s3_prefix: str = field(default="", metadata=_env("S3_PREFIX"))
+    artifacts_dir: Path = field(default=Path(DEFAULT_ARTIFACTS_DIR),
+                                metadata=_env("ARTIFACTS_DIR"))
+    public_base_url: str = field(default="", metadata=_env("PUBLIC_BASE_URL"))
+    esbuild_binary: str = field(default="", metadata=_env("ESBUILD_BINARY"))  # "" → pinned
+    build_timeout_s: float = field(default=DEFAULT_BUILD_TIMEOUT_S,
+                                   metadata=_env("BUILD_TIMEOUT_S"))
+    soft_time_limit_s: float = field(default=SOFT_TIME_LIMIT_S, metadata=_env("SOFT_TIME_LIMIT_S"))
+    hard_time_limit_s: float = field(default=HARD_TIME_LIMIT_S, metadata=_env("HARD_TIME_LIMIT_S"))
+    visibility_timeout_s: float = field(default=VISIBILITY_TIMEOUT_S,
+                                        metadata=_env("VISIBILITY_TIMEOUT_S"))
+    render_max_retries: int = field(default=MAX_RETRIES, metadata=_env("RENDER_MAX_RETRIES"))
+    retry_backoff_s: float = field(default=RETRY_BACKOFF_S, metadata=_env("RETRY_BACKOFF_S"))
+    retry_backoff_max_s: float = field(default=RETRY_BACKOFF_MAX_S,
+                                       metadata=_env("RETRY_BACKOFF_MAX_S"))
+    max_files: int = field(default=MAX_FILES, metadata=_env("MAX_FILES"))
+    max_file_bytes: int = field(default=MAX_FILE_BYTES, metadata=_env("MAX_FILE_BYTES"))
+    max_session_bytes: int = field(default=MAX_SESSION_BYTES, metadata=_env("MAX_SESSION_BYTES"))
+    max_path_length: int = field(default=MAX_PATH_LENGTH, metadata=_env("MAX_PATH_LENGTH"))
+    max_scopes: int = field(default=MAX_SCOPES, metadata=_env("MAX_SCOPES"))
+    max_name_length: int = field(default=MAX_NAME_LENGTH, metadata=_env("MAX_NAME_LENGTH"))
+
+    def __post_init__(self) -> None:
+        self._validate()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``environ`` (default ``os.environ``), then ``overrides`` by field name."""
+        environ = os.environ if environ is None else environ
+        by_var = {f.metadata["env"]: f for f in fields(cls)}
+        unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in by_var)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting {unknown[0]}={environ[unknown[0]]!r}; "
+                f"known settings: {', '.join(sorted(by_var))}"
+            )
+        values: dict[str, Any] = {}
+        for var, f in by_var.items():
+            if var in environ:
+                values[f.name] = _parse(var, environ[var], f.type)
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
+
+    @staticmethod
+    def variable(name: str) -> str:
+        """The environment variable behind field ``name``."""
+        return str(next(f.metadata["env"] for f in fields(Settings) if f.name == name))
+
+    def _validate(self) -> None:
+        for name in ("redis_url", "broker_url"):
+            value = getattr(self, name)
+            if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+                self._fail(name, "must be a redis://, rediss:// or unix:// URL")
+        for name in ("s3_endpoint_url", "public_base_url"):
+            value = getattr(self, name)
+            if value and urlsplit(value).scheme not in ("http", "https"):
+                self._fail(name, "must be an http:// or https:// URL")
+        if not self.key_prefix or any(c.isspace() for c in self.key_prefix):
+            self._fail("key_prefix", "must be non-empty and contain no whitespace")
+        if not self.queue:
+            self._fail("queue", "must not be empty")
+        for f in fields(self):
+            if f.type in ("int", "float") and getattr(self, f.name) < 0:
+                self._fail(f.name, "must not be negative")
+        for name in ("build_timeout_s", "soft_time_limit_s", "hard_time_limit_s", "max_files",
+                     "max_file_bytes", "max_session_bytes", "max_path_length"):
+            if getattr(self, name) <= 0:
+                self._fail(name, "must be greater than 0")
+        order = ("build_timeout_s", "soft_time_limit_s", "hard_time_limit_s",
+                 "visibility_timeout_s")
+        for shorter, longer in itertools.pairwise(order):
+            if getattr(self, shorter) >= getattr(self, longer):
+                self._fail(shorter, f"must be less than {self.variable(longer)}"
+                                    f"={getattr(self, longer):g}")
+
+    def _fail(self, name: str, rule: str) -> None:
+        raise ConfigError(f"{self.variable(name)}={getattr(self, name)!r}: {rule}")
+
+
+def _parse(var: str, raw: str, kind: Any) -> Any:
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        whole = "whole " if kind == "int" else ""
+        raise ConfigError(f"{var}={raw!r}: must be a {whole}number") from None
+    if kind == "Path":
+        return Path(raw)
+    return raw

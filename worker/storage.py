@@ -1,0 +1,175 @@
+"""Artifact stores: S3 (any S3-compatible endpoint, through boto3) and a local folder.
+
+Both take the same objects and keys; a key is relative to the storage root
+(``sessions/<id>/renders/<v>/index.html`` plus the configured prefix) and the public URL
+of a key is ``STAGE_PUBLIC_BASE_URL + "/" + key``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from worker.errors import StorageError, UploadError
+from worker.settings import Settings
+
+__all__ = [
+    "StoredObject",
+    "ArtifactStore",
+    "S3Store",
+    "LocalStore",
+    "store_from_settings",
+    "CACHE_IMMUTABLE",
+    "CACHE_REVALIDATE",
+]
+
+#: Content-hashed files never change under their name.
+CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+#: index.html and manifest.json: cheap to revalidate, and a CDN never pins a stale one.
+CACHE_REVALIDATE = "no-cache"
+_UPLOAD_THREADS = 8  # parallel PUTs per process; S3 latency, not bandwidth, is the cost
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str  # relative to the store's prefix
+    body: bytes
+    content_type: str
+    cache_control: str = CACHE_IMMUTABLE
+
+
+class ArtifactStore(Protocol):
+    """Where render artifacts go. Implementations translate their errors to StorageError."""
+
+    prefix: str
+
+    def put_many(self, objects: Sequence[StoredObject]) -> None:
+        """Store every object (in parallel where possible); raise UploadError on any failure."""
+
+    def get(self, key: str) -> bytes:
+        """An object's bytes (for checks and tests)."""
+
+    def url_for(self, key: str) -> str:
+        """The public URL of ``key`` (a key relative to the prefix)."""
+
+    def local_path(self, key: str) -> Path | None:
+        """Where the object is on disk, for stores that have a disk."""
+
+
+def _normalise_prefix(prefix: str) -> str:
+    prefix = prefix.strip("/")
+    return prefix + "/" if prefix else ""
+
+
+class S3Store:
+    """An S3 bucket through boto3; ``endpoint_url`` selects MinIO, R2, moto and friends."""
+
+    def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str = "",
+                 public_base_url: str = "", client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = _normalise_prefix(prefix)
+        self.endpoint_url = endpoint_url
+        self.public_base_url = public_base_url.rstrip("/")
+        self.client = client or boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            config=botocore.config.Config(
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"max_attempts": 2, "mode": "standard"},  # the task retries beyond
+                max_pool_connections=_UPLOAD_THREADS * 2,
+            ),
+        )
+        self._pool = ThreadPoolExecutor(_UPLOAD_THREADS, thread_name_prefix="stage-upload")
+
+    def put(self, obj: StoredObject) -> None:
+        key = self.prefix + obj.key
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=obj.body,
+                                   ContentType=obj.content_type, CacheControl=obj.cache_control)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise UploadError(f"could not upload s3://{self.bucket}/{key}: {exc}") from exc
+
+    def put_many(self, objects: Sequence[StoredObject]) -> None:
+        if len(objects) <= 1:
+            for obj in objects:
+                self.put(obj)
+            return
+        for future in [self._pool.submit(self.put, obj) for obj in objects]:
+            future.result()
+
+    def get(self, key: str) -> bytes:
+        full = self.prefix + key
+        try:
+            body: bytes = self.client.get_object(Bucket=self.bucket, Key=full)["Body"].read()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise StorageError(f"could not read s3://{self.bucket}/{full}: {exc}") from exc
+        return body
+
+    def url_for(self, key: str) -> str:
+        full = self.prefix + key
+        if self.public_base_url:
+            return f"{self.public_base_url}/{full}"
+        if self.endpoint_url:
+            return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{full}"
+        return f"https://{self.bucket}.s3.amazonaws.com/{full}"
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+
+class LocalStore:
+    """A folder on disk: the embedded default, and what ``stage-render render`` writes."""
+
+    def __init__(self, root: Path, *, public_base_url: str = "") -> None:
+        self.root = root.resolve()
+        self.prefix = ""
+        self.public_base_url = public_base_url.rstrip("/")
+
+    def put(self, obj: StoredObject) -> None:
+        target = self.root / obj.key
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Write beside the target and rename: a reader sees the old file or the new one.
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as out:
+                out.write(obj.body)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise UploadError(f"could not write {target}: {exc}") from exc
+
+    def put_many(self, objects: Sequence[StoredObject]) -> None:
+        for obj in objects:
+            self.put(obj)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return (self.root / key).read_bytes()
+        except OSError as exc:
+            raise StorageError(f"could not read {self.root / key}: {exc}") from exc
+
+    def url_for(self, key: str) -> str:
+        if self.public_base_url:
+            return f"{self.public_base_url}/{key}"
+        return (self.root / key).as_uri()
+
+    def local_path(self, key: str) -> Path | None:
+        return self.root / key
+
+
+def store_from_settings(settings: Settings) -> ArtifactStore:
+    """S3 when ``STAGE_S3_BUCKET`` is set, else the local folder ``STAGE_ARTIFACTS_DIR``."""
+    if settings.s3_bucket:
+        return S3Store(settings.s3_bucket, prefix=settings.s3_prefix,
+                       endpoint_url=settings.s3_endpoint_url,
+                       public_base_url=settings.public_base_url)
+    return LocalStore(settings.artifacts_dir, public_base_url=settings.public_base_url)

@@ -1,0 +1,80 @@
+"""The ``stage.render`` task: a thin shell around :func:`worker.jobs.run_render`."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_shutdown
+
+from bundler import BundlerUnavailable
+from worker.app import app, settings
+from worker.celery_config import TASK_NAME
+from worker.errors import InfrastructureError
+from worker.inputs import SESSION_ID_PATTERN
+from worker.jobs import WorkerContext, record_failure, run_render
+from worker.settings import Settings
+
+__all__ = ["render", "backoff_s"]
+
+log = logging.getLogger("stage.render")
+
+#: Failures that are not the session's code: retried with backoff, then recorded.
+RETRYABLE = (InfrastructureError, BundlerUnavailable, SoftTimeLimitExceeded)
+
+_context: WorkerContext | None = None
+
+
+def context() -> WorkerContext:
+    """This process's clients, created on first use (after the prefork pool forked)."""
+    global _context
+    if _context is None:
+        _context = WorkerContext.from_settings(settings)
+    return _context
+
+
+@worker_process_shutdown.connect
+def _close_context(**_: Any) -> None:
+    if _context is not None:
+        _context.close()
+
+
+def backoff_s(retries: int, settings: Settings) -> float:
+    """Exponential backoff with jitter: base·2^n, capped, times a random 0.5 to 1."""
+    ceiling = min(settings.retry_backoff_max_s, settings.retry_backoff_s * 2**retries)
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+@app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)
+def render(self: Task, session_id: Any = None, version: Any = None, **extra: Any) -> None:
+    """Render ``version`` of ``session_id``. The version was assigned by ``render()``."""
+    if (extra or not isinstance(session_id, str) or not SESSION_ID_PATTERN.fullmatch(session_id)
+            or not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        log.error("render rejected: malformed message session_id=%r version=%r extra=%r "
+                  "(expected kwargs session_id: str, version: int >= 1)",
+                  session_id, version, sorted(extra))
+        return
+    ctx = context()
+    try:
+        run_render(ctx, session_id, version)
+    except RETRYABLE as exc:
+        retries = self.request.retries
+        reason = f"{type(exc).__name__}: {exc}"
+        if retries >= settings.render_max_retries:
+            log.error("render session=%s version=%s outcome=failed kind=infrastructure "
+                      "attempts=%d reason=%s", session_id, version, retries + 1, reason)
+            record_failure(ctx, session_id, version,
+                           f"gave up after {retries + 1} attempts: {reason}")
+            return
+        delay = backoff_s(retries, settings)
+        log.warning("render session=%s version=%s outcome=retry attempt=%d in=%.1fs reason=%s",
+                    session_id, version, retries + 1, delay, reason)
+        raise self.retry(exc=exc, countdown=delay,
+                         max_retries=settings.render_max_retries) from exc
+    except Exception as exc:  # a bug here must end the render, not leave it building
+        log.exception("render session=%s version=%s outcome=failed kind=infrastructure "
+                      "reason=internal error", session_id, version)
+        record_failure(ctx, session_id, version, f"internal error: {type(exc).__name__}: {exc}")
