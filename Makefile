@@ -1,0 +1,36 @@
+# Stage render worker. `make demo` and `make test` work on a fresh machine with
+# Python 3.11+ and Node 20+; `make setup` is what both run first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+RUNTIME := bundler/runtime
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed $(RUNTIME)/node_modules/.package-lock.json
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# npm ci writes node_modules/.package-lock.json; the esbuild binary comes from the
+# platform package (@esbuild/<os>-<arch>), so no install script has to run.
+$(RUNTIME)/node_modules/.package-lock.json: $(RUNTIME)/package.json $(RUNTIME)/package-lock.json
+	cd $(RUNTIME) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	$(BIN)/stage-render render examples/shiftcal --out .stage/demo \
+		--scope https://www.googleapis.com/auth/calendar.readonly
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check bundler worker tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf .stage .pytest_cache .mypy_cache .ruff_cache
