@@ -1,0 +1,113 @@
+"""What a person sees: rendered pages opened in Chromium from S3 and from the local store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from stage_samples import EXAMPLES, SHIFTCAL
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+SCOPE = "https://www.googleapis.com/auth/calendar.readonly"
+
+
+class Page:
+    """A Chromium tab that remembers every console error and uncaught exception."""
+
+    def __init__(self, browser) -> None:
+        self.context = browser.new_context()
+        self.tab = self.context.new_page()
+        self.errors: list[str] = []
+        self.tab.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.tab.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def open(self, url: str) -> None:
+        response = self.tab.goto(url, wait_until="load")
+        assert response is not None and response.ok, url
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Page]:
+    opened = Page(browser)
+    yield opened
+    opened.context.close()
+
+
+def render_and_wait(client, files, name="shiftcal-preview", scopes=(SCOPE,)):
+    session = client.sessions.create(name=name)
+    client.sessions.push_files(session.id, files)
+    client.sessions.set_google_scopes(session.id, list(scopes))
+    record = client.sessions.wait_for_render(session.id, client.sessions.render(session.id).version)
+    assert record.status == "ready", record.error
+    return session, record
+
+
+def test_rendered_app_runs_with_css_interaction_and_config(stack, page):
+    client, _ = stack
+    session, _ = render_and_wait(client, SHIFTCAL)
+    url = client.sessions.status(session.id).render.url
+
+    page.open(url)
+    heading = page.tab.locator("h1")
+    heading.wait_for()
+    assert heading.inner_text() == "ShiftCal"
+    assert heading.evaluate("e => getComputedStyle(e).color") == "rgb(37, 99, 235)"
+    grid = page.tab.get_by_test_id("week-grid")
+    assert grid.evaluate("e => getComputedStyle(e).display") == "grid"  # component CSS
+    shifts = page.tab.get_by_test_id("shift")
+    assert shifts.count() == 2
+    page.tab.fill("input[placeholder='Who?']", "Linus")
+    page.tab.select_option("select", "4")
+    page.tab.click("text=Add shift")
+    assert shifts.count() == 3
+    assert page.tab.get_by_test_id("day-4").inner_text().count("Linus") == 1
+    config = page.tab.evaluate("window.__STAGE__")
+    assert config == {"sessionId": session.id, "version": 1, "googleScopes": [SCOPE]}
+    assert page.tab.get_by_test_id("scopes").inner_text() == "1 Google scope(s) declared"
+    assert page.tab.title() == "shiftcal-preview"
+    assert page.errors == []
+
+
+def test_hostile_name_scopes_and_content_cannot_inject_into_the_shell(stack, page):
+    client, _ = stack
+    name = "</title><script>window.__pwned='name'</script><!--"
+    scope = "https://evil.example/</script><script>window.__pwned='scope'</script>"
+    files = [{"path": "/app/App.tsx", "content": (
+        "export default function App() {\n"
+        "  const s = \"</script><script>window.__pwned='content'</script>\";\n"
+        "  return <p id='out'>{s}</p>;\n"
+        "}\n")}]
+    session, record = render_and_wait(client, files, name=name, scopes=[scope])
+
+    page.open(record.url)
+    page.tab.locator("#out").wait_for()
+    assert page.tab.evaluate("window.__pwned") is None
+    assert page.tab.title() == name
+    assert page.tab.evaluate("window.__STAGE__.googleScopes") == [scope]
+    assert page.tab.inner_text("#out") == "</script><script>window.__pwned='content'</script>"
+    assert page.tab.locator("script").count() == 2  # the config block and the bundle
+    assert page.errors == []
+
+
+def test_local_render_opens_from_file_url(tmp_path: Path, page):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "render", str(EXAMPLES / "shiftcal"),
+         "--out", str(out), "--json", "--scope", SCOPE],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={"PATH": "/usr/bin:/bin", "STAGE_REDIS_URL": "redis://127.0.0.1:1/0"},
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["url"].startswith("file://")
+
+    page.open(record["url"])
+    page.tab.locator("h1").wait_for()
+    assert page.tab.locator("h1").inner_text() == "ShiftCal"
+    assert page.tab.evaluate("window.__STAGE__.googleScopes") == [SCOPE]
+    assert page.errors == []

@@ -1,0 +1,79 @@
+"""``stage-render render``: the embedded default, with no Redis and no S3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from stage_samples import EXAMPLES
+
+# A Redis URL nothing listens on: the embedded render must not need one.
+NO_SERVICES = {"PATH": "/usr/bin:/bin", "STAGE_REDIS_URL": "redis://127.0.0.1:1/0"}
+
+
+def stage_render(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "worker.cli", *args], capture_output=True,
+                          text=True, timeout=120, check=False, env=env or NO_SERVICES)
+
+
+def write_app(folder: Path, files: dict[str, str]) -> Path:
+    for path, content in files.items():
+        target = folder / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, "utf-8")
+    return folder
+
+
+def test_render_json_writes_a_version_folder_without_redis_or_s3(tmp_path):
+    out = tmp_path / "out"
+    result = stage_render("render", str(EXAMPLES / "shiftcal"), "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["status"] == "ready" and record["version"] == 1
+    index = Path(record["indexPath"])
+    assert index == out / "sessions" / "shiftcal" / "renders" / "1" / "index.html"
+    manifest = json.loads((index.parent / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        assert (index.parent / entry["path"]).stat().st_size == entry["size"]
+    assert "<title>shiftcal</title>" in index.read_text()
+
+
+def test_each_render_of_a_folder_gets_the_next_version(tmp_path):
+    app = write_app(tmp_path / "app-dir", {"/app/App.tsx": "export default () => <p>hi</p>;"})
+    out = tmp_path / "out"
+    versions = []
+    for _ in range(2):
+        result = stage_render("render", str(app), "--out", str(out), "--json")
+        versions.append(json.loads(result.stdout)["version"])
+    assert versions == [1, 2]
+
+
+def test_build_error_exits_1_and_prints_compiler_style_diagnostics(tmp_path):
+    app = write_app(tmp_path / "broken", {
+        "/app/App.tsx": "import { x } from './util';\nexport default () => <p>{x}</p>;\n",
+        "/app/util.ts": "export const x = ;\n",
+    })
+    result = stage_render("render", str(app), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "/app/util.ts:1:18: error: Unexpected \";\"" in result.stderr
+    assert "    1 | export const x = ;" in result.stderr
+    assert not (tmp_path / "out" / "sessions" / "broken" / "renders" / "1").exists()
+
+
+def test_missing_folder_and_bad_settings_are_usage_errors(tmp_path):
+    assert stage_render("render", str(tmp_path / "nope")).returncode == 2
+    result = stage_render("render", str(EXAMPLES / "shiftcal"),
+                          env={**NO_SERVICES, "STAGE_BUILD_TIMEOUT": "5"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("stage-render: unknown setting STAGE_BUILD_TIMEOUT='5'")
+
+
+def test_invalid_file_in_folder_is_rejected_before_building(tmp_path):
+    app = write_app(tmp_path / "bad", {"/app/App.tsx": "export default () => null;"})
+    (app / "app" / "bad\x01name.ts").write_text("x")
+    result = stage_render("render", str(app), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "paths may not contain control or invisible characters (found U+0001)" in result.stderr
+    assert not (tmp_path / "out").exists()
