@@ -152,8 +152,17 @@ class Namespace:
 
 
 @pytest.fixture
-def namespace(redis_url: str, s3_endpoint: str, bucket: str) -> Namespace:
-    return Namespace(redis_url, s3_endpoint, bucket)
+def namespace(redis_url: str, s3_endpoint: str, bucket: str) -> Iterator[Namespace]:
+    """A namespace of its own; its keys, queue and kombu bindings are deleted afterwards."""
+    ns = Namespace(redis_url, s3_endpoint, bucket)
+    yield ns
+    client = redis.Redis.from_url(redis_url)
+    env = ns.env
+    keys = list(client.scan_iter(match=env["STAGE_KEY_PREFIX"] + "*", count=1000))
+    keys += [env["STAGE_QUEUE"], f"_kombu.binding.{env['STAGE_QUEUE']}",
+             f"_kombu.binding_permanent.{env['STAGE_QUEUE']}"]
+    client.delete(*keys)
+    client.close()
 
 
 class WorkerProcess:
