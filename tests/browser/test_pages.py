@@ -82,7 +82,7 @@ def test_hostile_name_scopes_and_content_cannot_inject_into_the_shell(stack, pag
         "  const s = \"</script><script>window.__pwned='content'</script>\";\n"
         "  return <p id='out'>{s}</p>;\n"
         "}\n")}]
-    session, record = render_and_wait(client, files, name=name, scopes=[scope])
+    _, record = render_and_wait(client, files, name=name, scopes=[scope])
 
     page.open(record.url)
     page.tab.locator("#out").wait_for()
