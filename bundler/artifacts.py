@@ -59,7 +59,10 @@ class Diagnostic:
 
     def format(self) -> str:
         """``/app/App.tsx:3:14: error: message``, the form compilers print."""
-        where = f"{self.file}:{self.line}:{self.column}: " if self.file else ""
+        if self.file and self.line:
+            where = f"{self.file}:{self.line}:{self.column}: "
+        else:
+            where = f"{self.file}: " if self.file else ""
         return f"{where}{self.severity}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:

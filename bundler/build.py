@@ -8,6 +8,7 @@ import os
 import posixpath
 import re
 import tempfile
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ DEFAULT_BUILD_TIMEOUT_S = 20.0
 _OUT_DIR = "out"
 # esbuild names session files relative to the build root ("app/App.tsx") inside messages.
 _QUOTED = re.compile(r'"([^"/][^"]*)"')
+# The line breaks esbuild counts; str.splitlines() also breaks at \f, \v, \x1c-\x1e and \x85.
+_LINE_BREAK = re.compile("\r\n|[\n\r\u2028\u2029]")
 _ASSET_LOADERS = {
     **{ext: "file" for ext in (".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
                                ".ico", ".woff", ".woff2", ".ttf", ".otf")},
@@ -145,6 +148,13 @@ class _PathMap:
         absolute = os.path.join(self.root, esbuild_file)
         return self.session_path(absolute) or self.package_path(absolute) or esbuild_file
 
+    def outside(self, esbuild_file: str) -> bool:
+        """True for a file esbuild read from neither the session nor the runtime."""
+        if not esbuild_file or posixpath.basename(esbuild_file) == GENERATED_ENTRY_NAME:
+            return False
+        absolute = os.path.join(self.root, esbuild_file)
+        return self.session_path(absolute) is None and self.package_path(absolute) is None
+
     def diagnostic(self, message: dict[str, Any], severity: str,
                    sources: dict[str, SourceFile]) -> Diagnostic:
         location = message.get("location") or {}
@@ -155,6 +165,10 @@ class _PathMap:
         text = _QUOTED.sub(lambda m: f'"/{m[1]}"' if "/" + m[1] in sources else m[0], text)
         if not location:
             return Diagnostic("", 0, 0, text, "", severity)  # type: ignore[arg-type]
+        if self.outside(location.get("file", "")):
+            # A session tsconfig "extends" or package.json "browser" entry can make esbuild
+            # read any file: name it, never quote it (its text may be /etc/passwd).
+            return _outside(location["file"], severity)
         file = self.display(location.get("file", ""))
         if file == GENERATED_ENTRY_NAME and 'import "default"' in text:
             text = (f"{self.entry.path} has no default export: the page mounts the default "
@@ -165,7 +179,7 @@ class _PathMap:
         source = sources.get(file)
         if source is not None and line > 0:
             # esbuild shortens long lines; the pushed file has the whole one.
-            lines = source.content.decode("utf-8", "replace").splitlines()
+            lines = _LINE_BREAK.split(source.content.decode("utf-8", "replace"))
             line_text = lines[line - 1] if line <= len(lines) else line_text
         column = _column(line_text, int(location.get("column", 0)))
         return Diagnostic(file, line, column, text, line_text, severity)  # type: ignore[arg-type]
@@ -200,10 +214,13 @@ def _check_inputs(metafile: dict[str, Any], paths: _PathMap) -> None:
         if paths.session_path(absolute) is None and paths.package_path(absolute) is None:
             outside.append(name)
     if outside:
-        diagnostics = [Diagnostic("", 0, 0, f'"{name}" is outside the session: imports may '
-                                  "only reach session files and allowed packages", "")
-                       for name in outside]
-        raise BuildFailed("build read files outside the session", diagnostics)
+        raise BuildFailed("build read files outside the session",
+                          [_outside(name, "error") for name in outside])
+
+
+def _outside(name: str, severity: str) -> Diagnostic:
+    return Diagnostic("", 0, 0, f'"{name}" is outside the session: imports may only reach '
+                      "session files and allowed packages", "", severity)  # type: ignore[arg-type]
 
 
 def _bundle(outputs: list[dict[str, Any]], metafile: dict[str, Any], paths: _PathMap,
@@ -235,6 +252,10 @@ def _rewrite_sources(content: bytes, map_dir: Path, paths: _PathMap) -> bytes:
     source_map = json.loads(content)
     renamed = []
     for source in source_map.get("sources", []):
+        source = urllib.parse.unquote(source)  # esbuild writes "<" and "ü" as %3C and %C3%BC
+        if posixpath.basename(source) == GENERATED_ENTRY_NAME:
+            renamed.append(GENERATED_ENTRY_NAME)
+            continue
         absolute = os.path.join(map_dir, source)
         renamed.append(paths.session_path(absolute) or paths.package_path(absolute) or source)
     source_map["sources"] = renamed

@@ -34,7 +34,8 @@ class BuildFailed(BundlerError):
 
     def __str__(self) -> str:
         lines = [self.message]
-        lines += [d.format() for d in self.diagnostics if d.severity == "error"]
+        lines += [d.format() for d in self.diagnostics
+                  if d.severity == "error" and d.message != self.message]
         return "\n".join(lines)
 
 

@@ -186,6 +186,12 @@ class EsbuildService:
         if proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 code = proc.wait(timeout=1)
+            if code is not None and proc.stderr:
+                # stdout's end can arrive before the last of stderr: keep what it said last.
+                with contextlib.suppress(OSError):  # BlockingIOError: a child holds the pipe
+                    while chunk := os.read(proc.stderr.fileno(), 65536):
+                        self._stderr += chunk
+                        del self._stderr[:-_STDERR_KEEP_BYTES]
         output = self._stderr.decode("utf-8", "replace").strip()
         self.close()
         return BundlerCrashed(self.command, code, f"{reason}\n{output}".strip())

@@ -60,7 +60,7 @@ class ImportRules:
         if request.get("kind") == "entry-point" or self._in_node_modules(importer):
             return {}
         callback_id = request["ids"][0]
-        if specifier.startswith("/"):
+        if specifier.startswith("/") and not specifier.startswith("//"):
             return self._session_file(callback_id, specifier)
         if specifier.startswith("."):
             return self._relative(callback_id, specifier, request.get("resolveDir", ""))
