@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -125,6 +126,9 @@ class Settings:
         if not self.queue:
             self._fail("queue", "must not be empty")
         for f in fields(self):
+            # nan compares false with everything, so it would slip past every rule below.
+            if f.type == "float" and not math.isfinite(getattr(self, f.name)):
+                self._fail(f.name, "must be a finite number")
             if f.type in ("int", "float") and getattr(self, f.name) < 0:
                 self._fail(f.name, "must not be negative")
         for name in ("build_timeout_s", "soft_time_limit_s", "hard_time_limit_s", "max_files",

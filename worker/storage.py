@@ -7,6 +7,7 @@ of a key is ``STAGE_PUBLIC_BASE_URL + "/" + key``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ __all__ = [
 CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
 #: index.html and manifest.json: cheap to revalidate, and a CDN never pins a stale one.
 CACHE_REVALIDATE = "no-cache"
+_PUBLIC_FILE_MODE = 0o644
 _UPLOAD_THREADS = 8  # parallel PUTs per process; S3 latency, not bandwidth, is the cost
 
 
@@ -141,9 +143,16 @@ class LocalStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             # Write beside the target and rename: a reader sees the old file or the new one.
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-            with os.fdopen(fd, "wb") as out:
-                out.write(obj.body)
-            os.replace(tmp, target)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(obj.body)
+                    # mkstemp makes 0600 files; a static server under another user must read them.
+                    os.fchmod(out.fileno(), _PUBLIC_FILE_MODE)
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):  # no half-written file left beside artifacts
+                    os.unlink(tmp)
+                raise
         except OSError as exc:
             raise UploadError(f"could not write {target}: {exc}") from exc
 
