@@ -10,7 +10,9 @@ import pytest
 from bundler import BuildFailed, Bundler, SourceFile
 
 NOT_IN_BROWSER = "is a Node.js built-in module and the page runs in a browser"
-NOT_ALLOWED = "is not an allowed package; allowed packages: react, react-dom"
+# The allowlist is package.json's dependencies, minus esbuild (a build tool).
+NOT_ALLOWED = ("is not an allowed package; allowed packages: clsx, date-fns, lucide-react, "
+               "react, react-dom, react-is, recharts, zod")
 BACKEND_ONLY = "modules exist only inside published API backends"
 NO_URLS = "URL imports are not supported"
 OUTSIDE = "it points outside the session"
