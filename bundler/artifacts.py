@@ -7,9 +7,13 @@ import mimetypes
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["SourceFile", "Artifact", "Bundle", "Diagnostic", "content_type_for"]
+__all__ = ["SourceFile", "Artifact", "ArtifactKind", "Bundle", "Diagnostic", "Route",
+           "content_type_for"]
 
 Severity = Literal["error", "warning"]
+#: script/style: what index.html loads; asset: files the code imports; sourcemap; public:
+#: /public/ copied as is; server: an API route bundle; overlay: the runtime error overlay.
+ArtifactKind = Literal["script", "style", "asset", "sourcemap", "public", "server", "overlay"]
 
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -56,6 +60,9 @@ class Diagnostic:
     message: str
     line_text: str
     severity: Severity = "error"
+    #: For resolution errors: the files from the entry to the import, then the specifier
+    #: (``/app/App.tsx``, ``/app/lib/api.ts``, ``@stage/inference``).
+    import_chain: tuple[str, ...] = ()
 
     def format(self) -> str:
         """``/app/App.tsx:3:14: error: message``, the form compilers print."""
@@ -73,6 +80,7 @@ class Diagnostic:
             "message": self.message,
             "lineText": self.line_text,
             "severity": self.severity,
+            "importChain": list(self.import_chain),
         }
 
     @classmethod
@@ -84,6 +92,7 @@ class Diagnostic:
             message=data.get("message", ""),
             line_text=data.get("lineText", ""),
             severity=data.get("severity", "error"),
+            import_chain=tuple(data.get("importChain") or ()),
         )
 
 
@@ -94,11 +103,25 @@ class Artifact:
     path: str
     content: bytes
     content_type: str
-    immutable: bool = True  # content-hashed name: safe to cache forever
+    kind: ArtifactKind = "asset"
+
+    @property
+    def immutable(self) -> bool:
+        """Content-hashed names never change; /public/ files keep the names they were given."""
+        return self.kind != "public"
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class Route:
+    """A published API backend route and its server bundle (``/api/tasks`` → ``server/…``)."""
+
+    route: str
+    source: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,9 @@ class Bundle:
     artifacts: list[Artifact]
     warnings: list[Diagnostic] = field(default_factory=list)
     entry: str = ""  # the session file the page starts from
+    routes: list[Route] = field(default_factory=list)
+    favicon: str | None = None  # a /public/ icon, relative to the version folder
+    overlay: str | None = None  # the runtime error overlay script, loaded before ``scripts``
 
     @property
     def total_bytes(self) -> int:

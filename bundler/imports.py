@@ -83,6 +83,11 @@ class ImportRules:
         error: str | None = None
         if specifier.startswith("/") and not specifier.startswith("//"):
             resolved = self.find(specifier)
+            public = None if resolved else self.find("/public" + specifier)
+            if public and request.get("kind") in ("url-token", "import-rule"):
+                # CSS url(/bg.png): a /public/ file, served next to index.html as is.
+                return {"id": callback_id, "path": specifier, "external": True}
+            resolved = resolved or public
             if resolved is None:
                 error = f'cannot import "{specifier}": no session file has that path'
         elif specifier.startswith("."):

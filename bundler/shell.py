@@ -14,13 +14,13 @@ from typing import Any
 
 import jinja2
 
-from bundler.artifacts import Bundle
+from bundler.artifacts import Bundle, Diagnostic
 
-__all__ = ["render_index", "SHELL_VERSION", "TEMPLATES_DIR", "DEFAULT_TITLE"]
+__all__ = ["render_index", "render_error", "SHELL_VERSION", "TEMPLATES_DIR", "DEFAULT_TITLE"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 #: Part of every render's input hash: bump it when the shell's output changes.
-SHELL_VERSION = "1"
+SHELL_VERSION = "2"
 #: Shown when a session has no name; a page without a title reads as broken in a tab.
 DEFAULT_TITLE = "Stage preview"
 
@@ -46,8 +46,22 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
     html = _environment(templates_dir).get_template("index.html.j2").render(
         title=name.strip() or DEFAULT_TITLE,
         styles=bundle.styles,
-        scripts=bundle.scripts,
+        scripts=[*([bundle.overlay] if bundle.overlay else []), *bundle.scripts],
         config=config,
+        favicon=bundle.favicon,
+        shell_version=SHELL_VERSION,
+    )
+    return html.encode("utf-8")
+
+
+def render_error(diagnostics: Sequence[Diagnostic], *, message: str, version: int, name: str,
+                 templates_dir: Path = TEMPLATES_DIR) -> bytes:
+    """A failed version's ``index.html``: every diagnostic with its code frame, escaped."""
+    html = _environment(templates_dir).get_template("error.html.j2").render(
+        title=name.strip() or DEFAULT_TITLE,
+        version=version,
+        message=message,
+        diagnostics=diagnostics,
         shell_version=SHELL_VERSION,
     )
     return html.encode("utf-8")

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bundler import BuildFailed, Bundler, BundlerUnavailable, Runtime
+from bundler import Bundler, BundlerUnavailable, Runtime
 from worker.errors import ConfigError, InvalidInputError, StorageError
 from worker.inputs import (
     file_payload,
@@ -97,13 +97,13 @@ def _render(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         rendered = render_snapshot(job, bundler=bundler, store=store)
-    except BuildFailed as exc:
-        record = _failed(record, RenderError("build", exc.message, exc.diagnostics), started)
     except (BundlerUnavailable, StorageError) as exc:
         record = _failed(record, RenderError("infrastructure", str(exc)), started)
     else:
         record = RenderRecord.from_dict({
-            **record.to_dict(), "status": "ready", "finishedAt": utc_now(),
+            **record.to_dict(), "status": "failed" if rendered.error else "ready",
+            "finishedAt": utc_now(),
+            "error": rendered.error.to_dict() if rendered.error else None,
             "timingsMs": {**rendered.timings_ms, "total": _ms(started)},
             "inputHash": rendered.input_hash, "indexKey": rendered.index_key,
             "url": rendered.url, "indexPath": rendered.index_path,
@@ -132,6 +132,8 @@ def _report(record: RenderRecord, name: str) -> None:
         return
     assert record.error is not None
     print(f"render failed ({record.error.kind}): {record.error.message}", file=sys.stderr)
+    if record.index_path:
+        print(f"  error page: {record.index_path}", file=sys.stderr)
     for diagnostic in record.error.diagnostics:
         print(diagnostic.format(), file=sys.stderr)
         if diagnostic.line_text:

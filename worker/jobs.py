@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler import BuildFailed, Bundler, Runtime
+from bundler import Bundler, Runtime
 from worker.errors import InvalidInputError, RenderNotFoundError
 from worker.models import RenderError, RenderRecord, utc_now
 from worker.render import RenderInput, render_snapshot
@@ -85,14 +85,11 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
             timings)
 
     job = RenderInput(session_id, version, snapshot.name, snapshot.google_scopes, snapshot.files)
-    try:
-        rendered = render_snapshot(job, bundler=ctx.bundler, store=ctx.store)
-    except BuildFailed as exc:
-        return _finish(ctx, session_id, building, started,
-                       RenderError("build", exc.message, exc.diagnostics), timings)
-    ready = dataclasses.replace(
+    rendered = render_snapshot(job, bundler=ctx.bundler, store=ctx.store)
+    outcome = dataclasses.replace(
         building,
-        status="ready",
+        status="failed" if rendered.error else "ready",
+        error=rendered.error,
         finished_at=utc_now(),
         timings_ms={**timings, **rendered.timings_ms, "total": _ms_since(started)},
         input_hash=rendered.input_hash,
@@ -101,7 +98,7 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
         index_path=rendered.index_path,
         warnings=rendered.warnings,
     )
-    return _store_outcome(ctx, session_id, ready)
+    return _store_outcome(ctx, session_id, outcome)
 
 
 def record_failure(ctx: WorkerContext, session_id: str, version: int, message: str) -> None:

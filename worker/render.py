@@ -2,7 +2,8 @@
 
 No Redis here: the Celery task and the embedded ``stage-render render`` both call
 :func:`render_snapshot`. Upload order is what makes a version safe to read while it is
-being written: assets first, then ``index.html``, then ``manifest.json``.
+being written: assets first, then ``index.html``, then ``manifest.json``. A version whose
+build failed gets an error page as its ``index.html`` and is never cached.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from bundler import Bundler, Diagnostic, SourceFile
-from bundler.shell import SHELL_VERSION, render_index
-from worker.models import utc_now
-from worker.storage import CACHE_REVALIDATE, ArtifactStore, StoredObject
+from bundler import BuildFailed, Bundler, Diagnostic, SourceFile
+from bundler.shell import SHELL_VERSION, render_error, render_index
+from worker.models import RenderError, utc_now
+from worker.storage import (
+    CACHE_IMMUTABLE,
+    CACHE_NO_STORE,
+    CACHE_REVALIDATE,
+    ArtifactStore,
+    StoredObject,
+)
 
 __all__ = ["RenderInput", "Rendered", "render_snapshot", "version_prefix", "input_hash"]
 
@@ -41,6 +49,7 @@ class Rendered:
     input_hash: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
+    error: RenderError | None = None  # set when the build failed and index.html says why
 
 
 def version_prefix(session_id: str, version: int) -> str:
@@ -62,40 +71,47 @@ def input_hash(job: RenderInput, bundler: Bundler) -> str:
 
 
 def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore) -> Rendered:
-    """Build, wrap and upload one version. Raises BuildFailed, BundlerUnavailable, StorageError."""
+    """Build, wrap and upload one version folder.
+
+    A build error still stores a page: ``index.html`` is the error page, and the returned
+    :class:`Rendered` carries the error. Raises BundlerUnavailable or StorageError for
+    failures that are not the session's code.
+    """
     timings: dict[str, float] = {}
+    digest = input_hash(job, bundler)
+    folder = version_prefix(job.session_id, job.version)
     started = time.perf_counter()
-    bundle = bundler.build(job.files)
+    try:
+        bundle = bundler.build(job.files)
+    except BuildFailed as exc:
+        timings["bundle"] = _ms_since(started)
+        return _store_error_page(job, exc, digest, folder, store, bundler, timings)
     timings["bundle"] = _ms_since(started)
 
     started = time.perf_counter()
     html = render_index(bundle, session_id=job.session_id, version=job.version, name=job.name,
                         google_scopes=job.google_scopes)
-    digest = input_hash(job, bundler)
-    folder = version_prefix(job.session_id, job.version)
-    assets = [StoredObject(folder + a.path, a.content, a.content_type) for a in bundle.artifacts]
+    assets = [StoredObject(folder + a.path, a.content, a.content_type,
+                           CACHE_IMMUTABLE if a.immutable else CACHE_REVALIDATE)
+              for a in bundle.artifacts]
+    kinds: dict[str, str] = {folder + a.path: a.kind for a in bundle.artifacts}
     index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8",
                          CACHE_REVALIDATE)
+    kinds[index.key] = "html"
     manifest = {
-        "sessionId": job.session_id,
-        "version": job.version,
-        "inputHash": digest,
+        **_manifest_header(job, digest, bundler, "ready"),
         "entry": bundle.entry,
         "scripts": bundle.scripts,
         "styles": bundle.styles,
-        "esbuildVersion": bundler.runtime.esbuild_version,
-        "lockHash": bundler.runtime.lock_hash,
-        "shellVersion": SHELL_VERSION,
-        "createdAt": utc_now(),
+        "overlay": bundle.overlay,
+        "routes": [{"route": r.route, "source": r.source, "path": r.path} for r in bundle.routes],
         "files": [
-            {"path": obj.key[len(folder):], "size": len(obj.body),
+            {"path": obj.key[len(folder):], "kind": kinds[obj.key], "size": len(obj.body),
              "sha256": hashlib.sha256(obj.body).hexdigest(), "contentType": obj.content_type}
             for obj in [*assets, index]
         ],
     }
-    manifest_obj = StoredObject(folder + "manifest.json",
-                                json.dumps(manifest, indent=2).encode("utf-8"),
-                                "application/json; charset=utf-8", CACHE_REVALIDATE)
+    manifest_obj = _manifest_object(folder, manifest, CACHE_REVALIDATE)
     timings["shell"] = _ms_since(started)
 
     started = time.perf_counter()
@@ -103,16 +119,60 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore)
     store.put_many([index])
     store.put_many([manifest_obj])
     timings["upload"] = _ms_since(started)
+    return _rendered(store, index.key, digest, timings, warnings=bundle.warnings)
 
-    local = store.local_path(index.key)
-    return Rendered(
-        index_key=store.prefix + index.key,
-        url=store.url_for(index.key),
-        index_path=str(local) if local else None,
-        input_hash=digest,
-        timings_ms=timings,
-        warnings=bundle.warnings,
-    )
+
+def _store_error_page(job: RenderInput, exc: BuildFailed, digest: str, folder: str,
+                      store: ArtifactStore, bundler: Bundler,
+                      timings: dict[str, float]) -> Rendered:
+    # A failed version is a page that says why, never a blank one, and never cached.
+    started = time.perf_counter()
+    html = render_error(exc.diagnostics, message=exc.message, version=job.version,
+                        name=job.name)
+    index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8", CACHE_NO_STORE)
+    manifest = {
+        **_manifest_header(job, digest, bundler, "failed"),
+        "error": {"kind": "build", "message": exc.message,
+                  "diagnostics": [d.to_dict() for d in exc.diagnostics]},
+        "files": [{"path": "index.html", "kind": "html", "size": len(html),
+                   "sha256": hashlib.sha256(html).hexdigest(),
+                   "contentType": index.content_type}],
+    }
+    timings["shell"] = _ms_since(started)
+    started = time.perf_counter()
+    store.put_many([index])
+    store.put_many([_manifest_object(folder, manifest, CACHE_NO_STORE)])
+    timings["upload"] = _ms_since(started)
+    return _rendered(store, index.key, digest, timings,
+                     error=RenderError("build", exc.message, exc.diagnostics))
+
+
+def _manifest_header(job: RenderInput, digest: str, bundler: Bundler,
+                     status: str) -> dict[str, Any]:
+    return {
+        "sessionId": job.session_id,
+        "version": job.version,
+        "status": status,
+        "inputHash": digest,
+        "esbuildVersion": bundler.runtime.esbuild_version,
+        "lockHash": bundler.runtime.lock_hash,
+        "shellVersion": SHELL_VERSION,
+        "createdAt": utc_now(),
+    }
+
+
+def _manifest_object(folder: str, manifest: dict[str, Any], cache: str) -> StoredObject:
+    return StoredObject(folder + "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"),
+                        "application/json; charset=utf-8", cache)
+
+
+def _rendered(store: ArtifactStore, index_key: str, digest: str, timings: dict[str, float],
+              warnings: list[Diagnostic] | None = None,
+              error: RenderError | None = None) -> Rendered:
+    local = store.local_path(index_key)
+    return Rendered(index_key=store.prefix + index_key, url=store.url_for(index_key),
+                    index_path=str(local) if local else None, input_hash=digest,
+                    timings_ms=timings, warnings=warnings or [], error=error)
 
 
 def _ms_since(started: float) -> float:

@@ -31,12 +31,15 @@ __all__ = [
     "store_from_settings",
     "CACHE_IMMUTABLE",
     "CACHE_REVALIDATE",
+    "CACHE_NO_STORE",
 ]
 
 #: Content-hashed files never change under their name.
 CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
 #: index.html and manifest.json: cheap to revalidate, and a CDN never pins a stale one.
 CACHE_REVALIDATE = "no-cache"
+#: A failed version's error page: a fix is usually a push away, so nothing keeps it.
+CACHE_NO_STORE = "no-store"
 _PUBLIC_FILE_MODE = 0o644
 _UPLOAD_THREADS = 8  # parallel PUTs per process; S3 latency, not bandwidth, is the cost
 

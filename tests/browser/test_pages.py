@@ -90,7 +90,7 @@ def test_hostile_name_scopes_and_content_cannot_inject_into_the_shell(stack, pag
     assert page.tab.title() == name
     assert page.tab.evaluate("window.__STAGE__.googleScopes") == [scope]
     assert page.tab.inner_text("#out") == "</script><script>window.__pwned='content'</script>"
-    assert page.tab.locator("script").count() == 2  # the config block and the bundle
+    assert page.tab.locator("script").count() == 3  # config block, overlay, bundle
     assert page.errors == []
 
 

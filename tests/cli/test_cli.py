@@ -59,7 +59,9 @@ def test_build_error_exits_1_and_prints_compiler_style_diagnostics(tmp_path):
     assert result.returncode == 1
     assert "/app/util.ts:1:18: error: Unexpected \";\"" in result.stderr
     assert "    1 | export const x = ;" in result.stderr
-    assert not (tmp_path / "out" / "sessions" / "broken" / "renders" / "1").exists()
+    error_page = tmp_path / "out" / "sessions" / "broken" / "renders" / "1" / "index.html"
+    assert f"  error page: {error_page}" in result.stderr
+    assert 'data-file="/app/util.ts" data-line="1" data-column="18"' in error_page.read_text()
 
 
 def test_missing_folder_and_bad_settings_are_usage_errors(tmp_path):

@@ -54,7 +54,7 @@ def test_diagnostics_use_line_text_in_camel_case():
     (diagnostic,) = FAILED.to_dict()["error"]["diagnostics"]
     assert diagnostic == {"file": "/app/App.tsx", "line": 3, "column": 14,
                           "message": 'Expected ";"', "lineText": "const x = <div>",
-                          "severity": "error"}
+                          "severity": "error", "importChain": []}
     assert FAILED.to_dict()["warnings"][0]["severity"] == "warning"
 
 

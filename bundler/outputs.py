@@ -1,0 +1,121 @@
+"""esbuild's output files, /public/ files and the overlay script as version-folder artifacts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bundler.artifacts import Artifact, ArtifactKind, Diagnostic, SourceFile, content_type_for
+from bundler.diagnostics import PathMap
+from bundler.entry import GENERATED_ENTRY_NAME
+
+__all__ = ["PUBLIC_DIR", "public_artifacts", "browser_artifacts", "server_artifacts",
+           "overlay_artifact", "FAVICONS"]
+
+PUBLIC_DIR = "/public/"
+#: Names the version folder needs for itself; a /public/ file may not take them.
+_RESERVED = ("index.html", "manifest.json")
+_RESERVED_FOLDERS = ("assets/", "server/")
+FAVICONS = ("favicon.ico", "favicon.svg", "favicon.png")
+
+
+def public_artifacts(files: Iterable[SourceFile]) -> tuple[list[Artifact], list[Diagnostic]]:
+    """/public/ files copied as is, and an error for each one that takes a reserved name."""
+    artifacts, errors = [], []
+    for f in files:
+        if not f.path.startswith(PUBLIC_DIR):
+            continue
+        name = f.path[len(PUBLIC_DIR):]
+        if name in _RESERVED or name.startswith(_RESERVED_FOLDERS):
+            reserved = ", ".join([*_RESERVED, *(d + "…" for d in _RESERVED_FOLDERS)])
+            errors.append(Diagnostic(f.path, 0, 0, f"{f.path} would replace the version's own "
+                                     f"{name}; /public/ files may not be named {reserved}", ""))
+            continue
+        artifacts.append(Artifact(name, f.content, content_type_for(name), "public"))
+    return artifacts, errors
+
+
+def browser_artifacts(outputs: Sequence[Mapping[str, Any]], metafile: Mapping[str, Any],
+                      paths: PathMap, out_root: Path, public: Iterable[str]
+                      ) -> tuple[list[str], list[str], list[Artifact]]:
+    """Scripts and styles index.html loads, and every output file as an artifact."""
+    scripts: list[str] = []
+    styles: list[str] = []
+    for name, info in metafile.get("outputs", {}).items():
+        if info.get("entryPoint") is not None:
+            scripts.append(_relative(paths.root / name, out_root))
+            if info.get("cssBundle"):
+                styles.append(_relative(paths.root / info["cssBundle"], out_root))
+    public_names = sorted(public)
+    artifacts = []
+    for output in outputs:
+        relative = _relative(Path(output["path"]), out_root)
+        content = bytes(output["contents"])
+        kind: ArtifactKind = "asset"
+        if relative.endswith(".map"):
+            content = _rewrite_sources(content, out_root / posixpath.dirname(relative), paths)
+            kind = "sourcemap"
+        elif relative in scripts or relative.endswith(".js"):
+            content = _public_urls_in_js(content, public_names)
+            kind = "script"
+        elif relative in styles or relative.endswith(".css"):
+            content = _public_urls_in_css(content, public_names)
+            kind = "style"
+        artifacts.append(Artifact(relative, content, content_type_for(relative), kind))
+    return scripts, styles, artifacts
+
+
+def server_artifacts(outputs: Sequence[Mapping[str, Any]], out_root: Path) -> list[Artifact]:
+    return [Artifact(_relative(Path(o["path"]), out_root), bytes(o["contents"]),
+                     content_type_for(o["path"]), "server") for o in outputs]
+
+
+def overlay_artifact(source: Path) -> Artifact:
+    """The runtime error overlay, content-addressed like every other asset."""
+    content = source.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()[:10]
+    return Artifact(f"assets/overlay-{digest}.js", content, content_type_for(".js"), "overlay")
+
+
+def _relative(path: Path, out_root: Path) -> str:
+    return Path(os.path.relpath(path, out_root)).as_posix()
+
+
+def _public_urls_in_js(content: bytes, public: list[str]) -> bytes:
+    # "/logo.png" means the host root; the version folder is where /public/ files are.
+    # The JS runs in index.html, so "./logo.png" resolves next to it on any host.
+    for name in public:
+        for quote in (b'"', b"'", b"`"):
+            content = content.replace(quote + b"/" + name.encode() + quote,
+                                      quote + b"./" + name.encode() + quote)
+    return content
+
+
+def _public_urls_in_css(content: bytes, public: list[str]) -> bytes:
+    # Stylesheets live in assets/, one folder below the version's root.
+    for name in public:
+        pattern = re.compile(rb'url\((["\']?)/(' + re.escape(name.encode()) + rb")\1\)")
+        content = pattern.sub(rb"url(\1../\2\1)", content)
+    return content
+
+
+def _rewrite_sources(content: bytes, map_dir: Path, paths: PathMap) -> bytes:
+    """Name source-map sources as pushed (``/app/App.tsx``), not by the build's temp dir."""
+    source_map = json.loads(content)
+    renamed = []
+    for source in source_map.get("sources", []):
+        source = urllib.parse.unquote(source)  # esbuild writes "<" and "ü" as %3C and %C3%BC
+        if posixpath.basename(source) == GENERATED_ENTRY_NAME:
+            renamed.append(GENERATED_ENTRY_NAME)
+            continue
+        absolute = os.path.join(map_dir, source)
+        renamed.append(paths.session_path(absolute) or paths.package_path(absolute) or source)
+    source_map["sources"] = renamed
+    return json.dumps(source_map, separators=(",", ":")).encode("utf-8")
