@@ -59,7 +59,9 @@ _BROWSER_FLAGS = [
     "--target=es2020",
     "--jsx=automatic",
     "--define:process.env.NODE_ENV=\"production\"",
-    "--entry-names=assets/app-[hash]",
+    # The page's script and stylesheet sit next to index.html: URLs the script builds for
+    # imported files ("./assets/logo-X.png") resolve against the document, so both agree.
+    "--entry-names=app-[hash]",
     "--chunk-names=assets/chunk-[hash]",
     "--asset-names=assets/[name]-[hash]",
 ]

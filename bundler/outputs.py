@@ -99,10 +99,10 @@ def _public_urls_in_js(content: bytes, public: list[str]) -> bytes:
 
 
 def _public_urls_in_css(content: bytes, public: list[str]) -> bytes:
-    # Stylesheets live in assets/, one folder below the version's root.
+    # The stylesheet sits next to index.html, like the /public/ files.
     for name in public:
         pattern = re.compile(rb'url\((["\']?)/(' + re.escape(name.encode()) + rb")\1\)")
-        content = pattern.sub(rb"url(\1../\2\1)", content)
+        content = pattern.sub(rb"url(\1./\2\1)", content)
     return content
 
 
