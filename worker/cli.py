@@ -2,6 +2,7 @@
 
     stage-render render DIR [--out OUT] [--name NAME] [--scope URL]... [--json]
     stage-render worker [--concurrency N] [--loglevel L]
+    stage-render reap [--dry-run]
 
 ``render`` is the embedded default: no Redis, no S3, artifacts in a local folder.
 Exit codes: 0 ready, 1 the render failed, 2 usage or input errors.
@@ -29,7 +30,9 @@ from worker.inputs import (
     validate_session_id,
 )
 from worker.models import RenderError, RenderRecord, utc_now
+from worker.reaper import reap_stuck
 from worker.render import RenderInput, render_snapshot
+from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
 from worker.storage import LocalStore
 
@@ -45,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "render":
             return _render(args)
+        if args.command == "reap":
+            return _reap(args)
         return _worker(args)
     except (ConfigError, InvalidInputError) as exc:
         print(f"stage-render: {exc}", file=sys.stderr)
@@ -70,7 +75,22 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--loglevel", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     worker.add_argument("--hostname", default=None,
                         help="Celery node name (default: stage-<pid>@<host>)")
+    reap = commands.add_parser("reap", help="re-drive or fail renders stuck in building")
+    reap.add_argument("--dry-run", action="store_true", help="list them, change nothing")
     return parser
+
+
+def _reap(args: argparse.Namespace) -> int:
+    from worker.tasks import send_render, settings
+
+    sessions = SessionStore(connect_redis(settings.redis_url), settings)
+    reaped = reap_stuck(sessions, send_render, dry_run=args.dry_run)
+    for item in reaped:
+        print(f"{item.session_id} version {item.version}: "
+              f"{'would be ' if args.dry_run else ''}{item.action}")
+    if not reaped:
+        print("no render is stuck in building")
+    return EXIT_READY
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -96,7 +116,8 @@ def _render(args: argparse.Namespace) -> int:
                           started_at=utc_now(), attempts=1)
     started = time.perf_counter()
     try:
-        rendered = render_snapshot(job, bundler=bundler, store=store)
+        rendered = render_snapshot(job, bundler=bundler, store=store,
+                                   max_output_bytes=settings.max_output_bytes)
     except (BundlerUnavailable, StorageError) as exc:
         record = _failed(record, RenderError("infrastructure", str(exc)), started)
     else:

@@ -69,6 +69,17 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
                  session_id, version, record.status)
         return record
 
+    allowed = ctx.settings.render_max_retries + 1
+    if record.attempts >= allowed:
+        # Each attempt that ended without an outcome lost its worker (killed, out of memory,
+        # past the hard time limit); redelivering it again would loop for ever.
+        log.error("render session=%s version=%s outcome=failed kind=infrastructure "
+                  "reason=gave up after %d attempts that lost their worker",
+                  session_id, version, record.attempts)
+        return _finish(ctx, session_id, record, started, RenderError(
+            "infrastructure", f"gave up after {record.attempts} attempts: the worker running "
+            "each one was lost (killed, out of memory or past the hard time limit)"), {})
+
     building = dataclasses.replace(record, status="building", started_at=utc_now(),
                                    attempts=record.attempts + 1)
     write_started = time.perf_counter()
@@ -85,7 +96,8 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
             timings)
 
     job = RenderInput(session_id, version, snapshot.name, snapshot.google_scopes, snapshot.files)
-    rendered = render_snapshot(job, bundler=ctx.bundler, store=ctx.store)
+    rendered = render_snapshot(job, bundler=ctx.bundler, store=ctx.store,
+                               max_output_bytes=ctx.settings.max_output_bytes)
     outcome = dataclasses.replace(
         building,
         status="failed" if rendered.error else "ready",
@@ -98,34 +110,35 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
         index_path=rendered.index_path,
         warnings=rendered.warnings,
     )
-    return _store_outcome(ctx, session_id, outcome)
+    return _store_outcome(ctx.sessions, session_id, outcome)
 
 
-def record_failure(ctx: WorkerContext, session_id: str, version: int, message: str) -> None:
-    """Record an infrastructure failure after the last retry (if the version has not ended)."""
+def record_failure(sessions: SessionStore, session_id: str, version: int, message: str) -> None:
+    """Record an infrastructure failure (after the last retry) unless the version ended."""
     try:
-        record = ctx.sessions.get_record(session_id, version)
+        record = sessions.get_record(session_id, version)
     except (RenderNotFoundError, InvalidInputError):
         return
     if record.terminal:
         return
     failed = dataclasses.replace(record, status="failed", finished_at=utc_now(),
                                  error=RenderError("infrastructure", message))
-    _store_outcome(ctx, session_id, failed)
+    _store_outcome(sessions, session_id, failed)
 
 
 def _finish(ctx: WorkerContext, session_id: str, building: RenderRecord, started: float,
             error: RenderError, timings: dict[str, float]) -> RenderRecord:
     failed = dataclasses.replace(building, status="failed", finished_at=utc_now(), error=error,
                                  timings_ms={**timings, "total": _ms_since(started)})
-    return _store_outcome(ctx, session_id, failed)
+    return _store_outcome(ctx.sessions, session_id, failed)
 
 
-def _store_outcome(ctx: WorkerContext, session_id: str, record: RenderRecord) -> RenderRecord:
-    if not ctx.sessions.transition(session_id, record):
+def _store_outcome(sessions: SessionStore, session_id: str, record: RenderRecord
+                   ) -> RenderRecord:
+    if not sessions.transition(session_id, record):
         log.info("render discarded session=%s version=%s outcome=another-run-finished-first",
                  session_id, record.version)
-        return ctx.sessions.get_record(session_id, record.version)
+        return sessions.get_record(session_id, record.version)
     log.info("render session=%s version=%s outcome=%s%s ms=%.0f", session_id, record.version,
              record.status, f" kind={record.error.kind}" if record.error else "",
              record.timings_ms.get("total", 0.0))

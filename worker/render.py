@@ -70,7 +70,8 @@ def input_hash(job: RenderInput, bundler: Bundler) -> str:
     return digest.hexdigest()
 
 
-def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore) -> Rendered:
+def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
+                    max_output_bytes: int | None = None) -> Rendered:
     """Build, wrap and upload one version folder.
 
     A build error still stores a page: ``index.html`` is the error page, and the returned
@@ -83,6 +84,10 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore)
     started = time.perf_counter()
     try:
         bundle = bundler.build(job.files)
+        if max_output_bytes is not None and bundle.total_bytes > max_output_bytes:
+            message = (f"the build output is {bundle.total_bytes} bytes, more than the limit "
+                       f"STAGE_MAX_OUTPUT_BYTES={max_output_bytes}")
+            raise BuildFailed(message, [Diagnostic("", 0, 0, message, "")])
     except BuildFailed as exc:
         timings["bundle"] = _ms_since(started)
         return _store_error_page(job, exc, digest, folder, store, bundler, timings)

@@ -9,6 +9,7 @@ session's keys in one Redis Cluster slot). docs/contract.md is the reference.
     P session:{id}:version    string version counter; INCR assigns render versions
     P session:{id}:renders    hash   version → render record (JSON, RenderRecord.to_dict())
     P session:{id}:live       string the newest ready version
+    P building                zset   "<id>:<version>" of renders in building → start time (epoch s)
 
 Every multi-key change is one Lua script, so a reader never sees half of it.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -280,7 +282,39 @@ class SessionStore:
         if applied == -1:
             raise RenderNotFoundError(
                 f"session {session_id!r} has no render version {record.version}")
+        if applied == 1:
+            # Outside the script on purpose: this key is shared by every session, and a Lua
+            # script may only touch keys of one cluster slot. The reaper re-checks records.
+            member = f"{session_id}:{record.version}"
+            with _redis_errors():
+                if record.status == "building":
+                    self.redis.zadd(self.building_key, {member: time.time()})
+                elif record.terminal:
+                    self.redis.zrem(self.building_key, member)
         return applied == 1
+
+    @property
+    def building_key(self) -> str:
+        return f"{self.settings.key_prefix}building"
+
+    def building_since(self, before: float) -> list[tuple[str, int]]:
+        """Renders that entered ``building`` before ``before`` (epoch seconds), oldest first."""
+        with _redis_errors():
+            members = self.redis.zrangebyscore(self.building_key, "-inf", before)
+        found = []
+        for member in members:
+            session_id, _, version = member.decode("utf-8").rpartition(":")
+            found.append((session_id, int(version)))
+        return found
+
+    def mark_building(self, session_id: str, version: int, at: float) -> None:
+        """Restart the building clock of a render (the reaper re-drove it)."""
+        with _redis_errors():
+            self.redis.zadd(self.building_key, {f"{session_id}:{version}": at})
+
+    def forget_building(self, session_id: str, version: int) -> None:
+        with _redis_errors():
+            self.redis.zrem(self.building_key, f"{session_id}:{version}")
 
     def live_version(self, session_id: str) -> int | None:
         keys = self.keys(session_id)

@@ -41,6 +41,8 @@ MAX_SESSION_BYTES = 20 * 1024 * 1024  # bounds one session's Redis memory
 MAX_PATH_LENGTH = 256  # longer paths are generated junk, and hurt every log line
 MAX_SCOPES = 50  # Google's consent screen becomes unusable well before this
 MAX_NAME_LENGTH = 200  # a name is a page title, not a document
+MAX_OUTPUT_BYTES = 50 * 1024 * 1024  # a version folder; the full allowlist builds to ~6 MB
+REAP_INTERVAL_S = 30.0  # how often a worker looks for renders stuck in building
 
 
 def _env(name: str) -> dict[str, Any]:
@@ -78,6 +80,8 @@ class Settings:
     max_path_length: int = field(default=MAX_PATH_LENGTH, metadata=_env("MAX_PATH_LENGTH"))
     max_scopes: int = field(default=MAX_SCOPES, metadata=_env("MAX_SCOPES"))
     max_name_length: int = field(default=MAX_NAME_LENGTH, metadata=_env("MAX_NAME_LENGTH"))
+    max_output_bytes: int = field(default=MAX_OUTPUT_BYTES, metadata=_env("MAX_OUTPUT_BYTES"))
+    reap_interval_s: float = field(default=REAP_INTERVAL_S, metadata=_env("REAP_INTERVAL_S"))
 
     def __post_init__(self) -> None:
         self._validate()
@@ -132,7 +136,8 @@ class Settings:
             if f.type in ("int", "float") and getattr(self, f.name) < 0:
                 self._fail(f.name, "must not be negative")
         for name in ("build_timeout_s", "soft_time_limit_s", "hard_time_limit_s", "max_files",
-                     "max_file_bytes", "max_session_bytes", "max_path_length"):
+                     "max_file_bytes", "max_session_bytes", "max_path_length",
+                     "max_output_bytes"):
             if getattr(self, name) <= 0:
                 self._fail(name, "must be greater than 0")
         order = ("build_timeout_s", "soft_time_limit_s", "hard_time_limit_s",

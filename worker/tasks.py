@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_shutdown, worker_ready
 
 from bundler import BundlerUnavailable
 from worker.app import app, settings
@@ -16,6 +16,8 @@ from worker.celery_config import TASK_NAME
 from worker.errors import InfrastructureError
 from worker.inputs import SESSION_ID_PATTERN
 from worker.jobs import WorkerContext, record_failure, run_render
+from worker.reaper import start_reaper_thread
+from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
 
 __all__ = ["render", "backoff_s"]
@@ -42,6 +44,19 @@ def _close_context(**_: Any) -> None:
         _context.close()
 
 
+def send_render(session_id: str, version: int) -> None:
+    """Queue a render by name, as worker.client does."""
+    app.send_task(TASK_NAME, kwargs={"session_id": session_id, "version": version},
+                  queue=settings.queue)
+
+
+@worker_ready.connect
+def _start_reaper(sender: Any = None, **_: Any) -> None:
+    # In the worker's main process, which outlives its pool children.
+    sessions = SessionStore(connect_redis(settings.redis_url), settings)
+    start_reaper_thread(sessions, send_render, node=str(getattr(sender, "hostname", "worker")))
+
+
 def backoff_s(retries: int, settings: Settings) -> float:
     """Exponential backoff with jitter: base·2^n, capped, times a random 0.5 to 1."""
     ceiling = min(settings.retry_backoff_max_s, settings.retry_backoff_s * 2**retries)
@@ -66,7 +81,7 @@ def render(self: Task, session_id: Any = None, version: Any = None, **extra: Any
         if retries >= settings.render_max_retries:
             log.error("render session=%s version=%s outcome=failed kind=infrastructure "
                       "attempts=%d reason=%s", session_id, version, retries + 1, reason)
-            record_failure(ctx, session_id, version,
+            record_failure(ctx.sessions, session_id, version,
                            f"gave up after {retries + 1} attempts: {reason}")
             return
         delay = backoff_s(retries, settings)
@@ -77,4 +92,5 @@ def render(self: Task, session_id: Any = None, version: Any = None, **extra: Any
     except Exception as exc:  # a bug here must end the render, not leave it building
         log.exception("render session=%s version=%s outcome=failed kind=infrastructure "
                       "reason=internal error", session_id, version)
-        record_failure(ctx, session_id, version, f"internal error: {type(exc).__name__}: {exc}")
+        record_failure(ctx.sessions, session_id, version,
+                       f"internal error: {type(exc).__name__}: {exc}")
