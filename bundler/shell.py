@@ -1,28 +1,54 @@
 """The HTML page around a bundle, rendered from ``templates/`` with jinja2 autoescape.
 
 Everything that comes from a session (its name, scopes, ids) is escaped: text through
-autoescape, the runtime config through ``tojson``, which writes ``<``, ``>``, ``&`` and
-``'`` as ``\\u`` escapes so no value can close the ``<script>`` element it sits in.
+autoescape, the runtime config through jinja2's HTML-safe JSON, which writes ``<``,
+``>``, ``&`` and ``'`` as ``\\u`` escapes so no value can close the ``<script>`` it sits in.
+
+Both pages carry a Content-Security-Policy: scripts and styles only from the version's
+own origin, and the one inline block (the config script, or the error page's style)
+allowed by its sha256 hash.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from bundler.artifacts import Bundle, Diagnostic
 
-__all__ = ["render_index", "render_error", "SHELL_VERSION", "TEMPLATES_DIR", "DEFAULT_TITLE"]
+__all__ = ["render_index", "render_error", "csp_hash", "content_security_policy",
+           "SHELL_VERSION", "TEMPLATES_DIR", "DEFAULT_TITLE"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 #: Part of every render's input hash: bump it when the shell's output changes.
-SHELL_VERSION = "2"
+SHELL_VERSION = "3"
 #: Shown when a session has no name; a page without a title reads as broken in a tab.
 DEFAULT_TITLE = "Stage preview"
+
+
+# img/connect/media allow https: because previews call Google's APIs (their scopes are in
+# the config) and show remote images; nothing may load script or style from elsewhere.
+_CSP_REST = ("img-src 'self' data: blob: https:; font-src 'self' data:; "
+             "connect-src 'self' https:; media-src 'self' data: blob: https:; "
+             "object-src 'none'; base-uri 'none'; form-action 'self'")
+
+
+def content_security_policy(script_src: str, style_src: str) -> str:
+    return f"default-src 'self'; script-src {script_src}; style-src {style_src}; {_CSP_REST}"
+
+
+def csp_hash(inline: str) -> str:
+    """The CSP source that allows exactly this inline script or style text."""
+    digest = hashlib.sha256(inline.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
 @cache
@@ -43,11 +69,13 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
         "version": version,
         "googleScopes": list(google_scopes),
     }
+    config_script = f"window.__STAGE__ = {htmlsafe_json_dumps(config, sort_keys=True)};"
     html = _environment(templates_dir).get_template("index.html.j2").render(
         title=name.strip() or DEFAULT_TITLE,
         styles=bundle.styles,
         scripts=[*([bundle.overlay] if bundle.overlay else []), *bundle.scripts],
-        config=config,
+        config_script=Markup(config_script),
+        csp=content_security_policy(f"'self' {csp_hash(config_script)}", "'self'"),
         favicon=bundle.favicon,
         shell_version=SHELL_VERSION,
     )
@@ -57,7 +85,10 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
 def render_error(diagnostics: Sequence[Diagnostic], *, message: str, version: int, name: str,
                  templates_dir: Path = TEMPLATES_DIR) -> bytes:
     """A failed version's ``index.html``: every diagnostic with its code frame, escaped."""
+    style = _read(templates_dir / "error.css")
     html = _environment(templates_dir).get_template("error.html.j2").render(
+        style=Markup(style),
+        csp=content_security_policy("'none'", csp_hash(style)),
         title=name.strip() or DEFAULT_TITLE,
         version=version,
         message=message,
@@ -65,3 +96,8 @@ def render_error(diagnostics: Sequence[Diagnostic], *, message: str, version: in
         shell_version=SHELL_VERSION,
     )
     return html.encode("utf-8")
+
+
+@cache
+def _read(path: Path) -> str:
+    return path.read_text("utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from html.parser import HTMLParser
 
@@ -87,7 +89,7 @@ def config_of(page: Page) -> object:
 def assert_structure(html: str, *, scripts: int, styles: int) -> Page:
     """Exactly the shell's elements: nothing a session value added or closed early."""
     page = Page(html)
-    assert page.tags == (["html", "head", "meta", "meta", "meta", "link", "title"]
+    assert page.tags == (["html", "head", "meta", "meta", "meta", "meta", "link", "title"]
                          + ["link"] * styles + ["script"] * (1 + scripts) + ["body", "div"])
     assert len(page.inline_scripts) == 1
     inline = page.inline_scripts[0]
@@ -171,3 +173,23 @@ def test_any_name_and_scopes_keep_the_page_structure_and_the_exact_values(name, 
     assert page.title == (name.strip() or DEFAULT_TITLE)
     assert page.script_srcs == srcs
     assert config_of(page) == {"sessionId": "s1", "version": 3, "googleScopes": scopes}
+
+
+def csp_of(page: Page) -> dict[str, list[str]]:
+    (policy,) = [m["content"] for m in page.with_tag("meta")
+                 if m.get("http-equiv") == "Content-Security-Policy"]
+    directives = (part.split() for part in policy.split(";") if part.strip())
+    return {d[0]: d[1:] for d in directives}
+
+
+def test_csp_allows_own_scripts_and_exactly_the_config_block():
+    html = render(name="</title><script>alert(1)</script>", scopes=["https://x.example/'\""])
+    page = Page(html)
+    csp = csp_of(page)
+    (inline,) = page.inline_scripts
+    digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+    assert csp["script-src"] == ["'self'", f"'sha256-{digest}'"]
+    assert csp["style-src"] == ["'self'"]
+    assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'none'"]
+    assert "'unsafe-inline'" not in html and "'unsafe-eval'" not in html
+    assert html.index("Content-Security-Policy") < html.index("<script")
