@@ -21,14 +21,16 @@ import kombu.exceptions
 import redis
 from celery import Celery
 
+from worker.apps import App, AppStore, Channels, Publication
 from worker.celery_config import TASK_NAME, create_celery
 from worker.errors import BrokerUnavailableError, RenderTimeoutError
 from worker.inputs import validate_files, validate_name, validate_scopes
 from worker.models import FileContent, RenderError, RenderRecord, Session, SessionStatus, utc_now
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
+from worker.storage import ArtifactStore, store_from_settings
 
-__all__ = ["StageClient", "SessionsAPI"]
+__all__ = ["StageClient", "SessionsAPI", "AppsAPI"]
 
 _POLL_FIRST_S = 0.01  # a warm worker renders the reference app in well under a second
 _POLL_MAX_S = 0.25
@@ -103,15 +105,55 @@ class SessionsAPI:
         return self._store.read_file(session_id, path)
 
 
+class AppsAPI:
+    """``client.apps``: publish renders as apps, list and archive them, move channels."""
+
+    def __init__(self, apps: AppStore) -> None:
+        self._apps = apps
+
+    def publish(self, session_id: str, *, name: str | None = None, description: str = "",
+                author: str | None = None, version: int | None = None,
+                app_sid: str | None = None) -> Publication:
+        """Freeze the session's live render (or ``version``) as a new app version.
+
+        Without ``app_sid`` a new app is created (``name`` and ``author`` required); with it
+        the version is added to that app. ``preview`` then points at the new version.
+        """
+        return self._apps.publish(session_id, name=name, description=description,
+                                  author=author, version=version, app_sid=app_sid)
+
+    def list(self, *, author: str | None = None, status: str | None = None) -> list[App]:
+        """Apps, newest first; ``status`` is "active" or "archived"."""
+        return self._apps.list(author=author, status=status)
+
+    def get(self, sid: str) -> App:
+        return self._apps.get(sid)
+
+    def update(self, sid: str, *, status: str | None = None, name: str | None = None,
+               description: str | None = None) -> App:
+        """Rename, describe, archive ("archived") or restore ("active") an app."""
+        return self._apps.update(sid, status=status, name=name, description=description)
+
+    def channels(self, sid: str) -> Channels:
+        """Where ``preview`` and ``production`` point (``production`` is None until promoted)."""
+        return self._apps.channels(sid)
+
+    def promote(self, sid: str, app_version_sid: str, channel: str = "production") -> Channels:
+        """Point a channel at an app version. Rolling back is promoting an older version."""
+        return self._apps.promote(sid, app_version_sid, channel)
+
+
 class StageClient:
     """Entry point of the gateway-side library. One per process; it pools connections."""
 
     def __init__(self, settings: Settings, *, redis_client: redis.Redis | None = None,
-                 celery: Celery | None = None) -> None:
+                 celery: Celery | None = None, store: ArtifactStore | None = None) -> None:
         self.settings = settings
         self._redis = redis_client or connect_redis(settings.redis_url)
         self._celery = celery or create_celery(settings)
-        self.sessions = SessionsAPI(SessionStore(self._redis, settings), self._celery, settings)
+        sessions = SessionStore(self._redis, settings)
+        self.sessions = SessionsAPI(sessions, self._celery, settings)
+        self.apps = AppsAPI(AppStore(sessions, store or store_from_settings(settings)))
 
     @classmethod
     def from_env(cls, **overrides: Any) -> StageClient:

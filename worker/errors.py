@@ -2,9 +2,12 @@
 
     StageError
      ├── InvalidInputError (ValueError)    a request broke an input rule; nothing was stored
-     ├── SessionNotFoundError (LookupError) no session has that id
-     ├── RenderNotFoundError (LookupError)  the session has no render with that version
-     ├── FileNotFoundInSessionError (LookupError) the session has no file at that path
+     ├── NotFoundError (LookupError)        the thing asked for does not exist
+     │    ├── SessionNotFoundError           no session has that id
+     │    ├── RenderNotFoundError            the session has no render with that version
+     │    ├── FileNotFoundInSessionError     the session has no file at that path
+     │    ├── AppNotFoundError               no published app has that sid
+     │    └── AppVersionNotFoundError        the app has no version with that sid
      ├── RenderTimeoutError (TimeoutError)  wait_for_render gave up before the render ended
      ├── ConfigError (ValueError)           a STAGE_* variable is unknown or has a bad value
      └── InfrastructureError                a service failed; renders retry these with backoff
@@ -22,7 +25,10 @@ from __future__ import annotations
 __all__ = [
     "StageError",
     "InvalidInputError",
+    "NotFoundError",
     "SessionNotFoundError",
+    "AppNotFoundError",
+    "AppVersionNotFoundError",
     "RenderNotFoundError",
     "RenderTimeoutError",
     "FileNotFoundInSessionError",
@@ -43,16 +49,28 @@ class InvalidInputError(StageError, ValueError):
     """A request broke an input rule. The message names the file or field and the rule."""
 
 
-class SessionNotFoundError(StageError, LookupError):
+class NotFoundError(StageError, LookupError):
+    """The session, render, file, app or app version asked for does not exist."""
+
+
+class SessionNotFoundError(NotFoundError):
     """No session has this id."""
 
 
-class RenderNotFoundError(StageError, LookupError):
+class RenderNotFoundError(NotFoundError):
     """The session never requested a render with this version."""
 
 
-class FileNotFoundInSessionError(StageError, LookupError):
+class FileNotFoundInSessionError(NotFoundError):
     """The session has no file at this path."""
+
+
+class AppNotFoundError(NotFoundError):
+    """No published app has this sid."""
+
+
+class AppVersionNotFoundError(NotFoundError):
+    """The app has no version with this sid."""
 
 
 class RenderTimeoutError(StageError, TimeoutError):

@@ -39,7 +39,7 @@ from worker.inputs import PushedFile, check_tree, validate_path, validate_sessio
 from worker.models import FileContent, FileInfo, RenderRecord, Session, SessionStatus, utc_now
 from worker.settings import Settings
 
-__all__ = ["SessionStore", "SessionKeys", "Snapshot", "connect_redis"]
+__all__ = ["SessionStore", "SessionKeys", "Snapshot", "connect_redis", "redis_errors"]
 
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -110,7 +110,7 @@ def connect_redis(url: str) -> redis.Redis:
 
 
 @contextlib.contextmanager
-def _redis_errors() -> Iterator[None]:
+def redis_errors() -> Iterator[None]:
     try:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -162,13 +162,13 @@ class SessionStore:
 
     def create(self, name: str) -> Session:
         session_id = uuid.uuid4().hex
-        with _redis_errors():
+        with redis_errors():
             self._create(keys=[self.keys(session_id).session], args=[name, utc_now()])
         return Session(session_id, name)
 
     def set_google_scopes(self, session_id: str, scopes: Sequence[str]) -> None:
         keys = self.keys(session_id)
-        with _redis_errors():
+        with redis_errors():
             found = self._set_if_exists(keys=[keys.session],
                                         args=["googleScopes", json.dumps(list(scopes))])
         if not found:
@@ -177,7 +177,7 @@ class SessionStore:
     def push_files(self, session_id: str, files: Sequence[PushedFile]) -> None:
         """Store every file or none of them, within the per-session limits."""
         keys = self.keys(session_id)
-        with _redis_errors():
+        with redis_errors():
             check_tree([f.path for f in files], self._paths(keys))
             args: list[Any] = [self.settings.max_files, self.settings.max_session_bytes]
             for f in files:
@@ -197,7 +197,7 @@ class SessionStore:
     def read_file(self, session_id: str, path: str) -> FileContent:
         keys = self.keys(session_id)
         path = validate_path(path, self.settings)
-        with _redis_errors(), self.redis.pipeline(transaction=True) as pipe:
+        with redis_errors(), self.redis.pipeline(transaction=True) as pipe:
             pipe.exists(keys.session).hget(keys.files, path).sismember(keys.binary, path)
             exists, content, binary = pipe.execute()
         if not exists:
@@ -211,7 +211,7 @@ class SessionStore:
     def snapshot(self, session_id: str) -> Snapshot | None:
         """Name, scopes and files in one transaction, or None if the session is gone."""
         keys = self.keys(session_id)
-        with _redis_errors(), self.redis.pipeline(transaction=True) as pipe:
+        with redis_errors(), self.redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(keys.session).hgetall(keys.files)
             meta, files = pipe.execute()
         if not meta:
@@ -223,7 +223,7 @@ class SessionStore:
 
     def status(self, session_id: str) -> SessionStatus:
         keys = self.keys(session_id)
-        with _redis_errors():
+        with redis_errors():
             with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hgetall(keys.session).get(keys.version).get(keys.live).hkeys(keys.files)
                 meta, newest, live, paths = pipe.execute()
@@ -253,7 +253,7 @@ class SessionStore:
         keys = self.keys(session_id)
         queued = RenderRecord(version=0, status="queued", requested_at=utc_now())
         before, after = _split_version(queued)
-        with _redis_errors():
+        with redis_errors():
             version = int(self._request(keys=[keys.session, keys.version, keys.renders],
                                         args=[before, after]))
         if version == 0:
@@ -262,7 +262,7 @@ class SessionStore:
 
     def get_record(self, session_id: str, version: int) -> RenderRecord:
         keys = self.keys(session_id)
-        with _redis_errors():
+        with redis_errors():
             raw = self.redis.hget(keys.renders, str(version))
         if raw is None:
             raise RenderNotFoundError(f"session {session_id!r} has no render version {version}")
@@ -275,7 +275,7 @@ class SessionStore:
         finished first), so a late or duplicate run never overwrites an outcome.
         """
         keys = self.keys(session_id)
-        with _redis_errors():
+        with redis_errors():
             applied = int(self._transition(
                 keys=[keys.renders, keys.live],
                 args=[record.version, json.dumps(record.to_dict()), record.status]))
@@ -286,7 +286,7 @@ class SessionStore:
             # Outside the script on purpose: this key is shared by every session, and a Lua
             # script may only touch keys of one cluster slot. The reaper re-checks records.
             member = f"{session_id}:{record.version}"
-            with _redis_errors():
+            with redis_errors():
                 if record.status == "building":
                     self.redis.zadd(self.building_key, {member: time.time()})
                 elif record.terminal:
@@ -299,7 +299,7 @@ class SessionStore:
 
     def building_since(self, before: float) -> list[tuple[str, int]]:
         """Renders that entered ``building`` before ``before`` (epoch seconds), oldest first."""
-        with _redis_errors():
+        with redis_errors():
             members = self.redis.zrangebyscore(self.building_key, "-inf", before)
         found = []
         for member in members:
@@ -309,16 +309,16 @@ class SessionStore:
 
     def mark_building(self, session_id: str, version: int, at: float) -> None:
         """Restart the building clock of a render (the reaper re-drove it)."""
-        with _redis_errors():
+        with redis_errors():
             self.redis.zadd(self.building_key, {f"{session_id}:{version}": at})
 
     def forget_building(self, session_id: str, version: int) -> None:
-        with _redis_errors():
+        with redis_errors():
             self.redis.zrem(self.building_key, f"{session_id}:{version}")
 
     def live_version(self, session_id: str) -> int | None:
         keys = self.keys(session_id)
-        with _redis_errors():
+        with redis_errors():
             raw = self.redis.get(keys.live)
         return int(raw) if raw is not None else None
 

@@ -61,7 +61,10 @@ class ArtifactStore(Protocol):
         """Store every object (in parallel where possible); raise UploadError on any failure."""
 
     def get(self, key: str) -> bytes:
-        """An object's bytes (for checks and tests)."""
+        """An object's bytes."""
+
+    def copy_many(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Copy objects (source key, target key) inside the store, keeping their headers."""
 
     def url_for(self, key: str) -> str:
         """The public URL of ``key`` (a key relative to the prefix)."""
@@ -110,6 +113,19 @@ class S3Store:
                 self.put(obj)
             return
         for future in [self._pool.submit(self.put, obj) for obj in objects]:
+            future.result()
+
+    def copy(self, source: str, target: str) -> None:
+        src, dst = self.prefix + source, self.prefix + target
+        try:
+            # Server-side: the bytes never leave the store; ContentType and CacheControl too.
+            self.client.copy_object(Bucket=self.bucket, Key=dst, MetadataDirective="COPY",
+                                    CopySource={"Bucket": self.bucket, "Key": src})
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise UploadError(f"could not copy s3://{self.bucket}/{src} to {dst}: {exc}") from exc
+
+    def copy_many(self, pairs: Sequence[tuple[str, str]]) -> None:
+        for future in [self._pool.submit(self.copy, src, dst) for src, dst in pairs]:
             future.result()
 
     def get(self, key: str) -> bytes:
@@ -162,6 +178,14 @@ class LocalStore:
     def put_many(self, objects: Sequence[StoredObject]) -> None:
         for obj in objects:
             self.put(obj)
+
+    def copy_many(self, pairs: Sequence[tuple[str, str]]) -> None:
+        for source, target in pairs:
+            try:
+                body = (self.root / source).read_bytes()
+            except OSError as exc:
+                raise StorageError(f"could not read {self.root / source}: {exc}") from exc
+            self.put(StoredObject(target, body, "application/octet-stream"))
 
     def get(self, key: str) -> bytes:
         try:

@@ -1,0 +1,354 @@
+"""Published apps: immutable app versions copied from renders, reachable through channels.
+
+Redis keys (``P`` is ``STAGE_KEY_PREFIX``; docs/contract.md is the reference):
+
+    P app:{sid}              hash  name, description, author, status, createdAt, updatedAt
+    P app:{sid}:versions     hash  appVersionSid → app version (JSON, AppVersion.to_dict())
+    P app:{sid}:order        list  appVersionSids, newest first
+    P app:{sid}:channels     hash  channel → {"appVersionSid", "revision", "updatedAt"} (JSON)
+    P apps                   zset  sid → creation time (epoch seconds)
+
+Storage: ``apps/<sid>/versions/<appVersionSid>/`` holds a server-side copy of the render's
+folder (no rebuild), and ``apps/<sid>/channels/<channel>.json`` a pointer a static host or
+edge can follow without Redis. Redis is the source of truth: a channel's revision only
+grows, and a pointer is rewritten until it shows the newest revision, so concurrent
+promotes converge on the same answer in both stores.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from worker.errors import (
+    AppNotFoundError,
+    AppVersionNotFoundError,
+    InvalidInputError,
+    StorageError,
+)
+from worker.inputs import validate_name
+from worker.models import utc_now
+from worker.sessions import SessionStore, redis_errors
+from worker.storage import CACHE_REVALIDATE, ArtifactStore, StoredObject
+
+__all__ = ["AppStore", "App", "AppVersion", "Channel", "Channels", "Publication", "CHANNELS"]
+
+CHANNELS = ("preview", "production")
+STATUSES = ("active", "archived")
+_AUTHOR = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+_MAX_AUTHOR = 254  # the longest e-mail address SMTP allows
+_MAX_DESCRIPTION = 2000  # a paragraph, not a document
+_POINTER_ROUNDS = 10  # rewrites before a pointer gives up catching up with promotes
+
+# KEYS: app, versions, channels. ARGV: channel, appVersionSid, now.
+_PROMOTE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then return -2 end
+if redis.call('HGET', KEYS[1], 'status') == 'archived' then return -3 end
+local current = redis.call('HGET', KEYS[3], ARGV[1])
+local revision = 1
+if current then revision = cjson.decode(current)['revision'] + 1 end
+redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(
+  {appVersionSid = ARGV[2], revision = revision, updatedAt = ARGV[3]}))
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
+return revision
+"""
+
+
+@dataclass(frozen=True)
+class AppVersion:
+    app_version_sid: str
+    sid: str
+    session_id: str
+    render_version: int
+    created_at: str
+    index_key: str
+    url: str
+    input_hash: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"appVersionSid": self.app_version_sid, "sid": self.sid,
+                "sessionId": self.session_id, "renderVersion": self.render_version,
+                "createdAt": self.created_at, "indexKey": self.index_key, "url": self.url,
+                "inputHash": self.input_hash}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AppVersion:
+        return cls(d["appVersionSid"], d["sid"], d["sessionId"], int(d["renderVersion"]),
+                   d["createdAt"], d["indexKey"], d["url"], d.get("inputHash"))
+
+
+@dataclass(frozen=True)
+class App:
+    sid: str
+    name: str
+    description: str
+    author: str
+    status: str
+    created_at: str
+    updated_at: str
+    versions: list[AppVersion]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sid": self.sid, "name": self.name, "description": self.description,
+                "author": self.author, "status": self.status, "createdAt": self.created_at,
+                "updatedAt": self.updated_at, "versions": [v.to_dict() for v in self.versions]}
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What ``apps.publish`` returns: the app and the version this publish created."""
+
+    app: App
+    version: AppVersion
+
+    @property
+    def sid(self) -> str:
+        return self.app.sid
+
+    @property
+    def app_version_sid(self) -> str:
+        return self.version.app_version_sid
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sid": self.sid, "appVersionSid": self.app_version_sid,
+                "app": self.app.to_dict(), "version": self.version.to_dict()}
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    app_version_sid: str
+    revision: int
+    updated_at: str
+    url: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"appVersionSid": self.app_version_sid, "revision": self.revision,
+                "updatedAt": self.updated_at, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Channels:
+    sid: str
+    preview: Channel | None
+    production: Channel | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sid": self.sid,
+                "preview": self.preview.to_dict() if self.preview else None,
+                "production": self.production.to_dict() if self.production else None}
+
+
+class AppStore:
+    """Apps in Redis, their versions and channel pointers in the artifact store."""
+
+    def __init__(self, sessions: SessionStore, store: ArtifactStore) -> None:
+        self.sessions = sessions
+        self.redis = sessions.redis
+        self.store = store
+        self.prefix = sessions.settings.key_prefix
+        self._promote = self.redis.register_script(_PROMOTE)
+
+    def publish(self, session_id: str, *, name: str | None = None, description: str = "",
+                author: str | None = None, version: int | None = None,
+                app_sid: str | None = None) -> Publication:
+        """Freeze a ready render as a new app version and point ``preview`` at it."""
+        record = self._publishable_render(session_id, version)
+        if app_sid is None:
+            fields = {"name": self._name(name), "description": self._description(description),
+                      "author": self._author(author)}
+            sid = "app_" + uuid.uuid4().hex[:20]
+        else:
+            existing = self.get(app_sid)
+            if existing.status == "archived":
+                raise InvalidInputError(f"app {app_sid}: archived; update its status to "
+                                        "active before publishing to it")
+            sid, fields = app_sid, {}
+        avsid = "ver_" + uuid.uuid4().hex[:20]
+        assert record.index_key is not None
+        index_key = self._copy_render(record.index_key, f"apps/{sid}/versions/{avsid}/")
+        now = utc_now()
+        app_version = AppVersion(avsid, sid, session_id, record.version, now,
+                                 self.store.prefix + index_key, self.store.url_for(index_key),
+                                 record.input_hash)
+        keys = self._keys(sid)
+        with redis_errors(), self.redis.pipeline(transaction=True) as pipe:
+            if fields:
+                new_app: dict[str | bytes, str] = {"status": "active", "createdAt": now,
+                                                   "updatedAt": now}
+                new_app.update(fields)
+                pipe.hset(keys["app"], mapping=new_app)
+                pipe.zadd(keys["apps"], {sid: time.time()})
+            pipe.hset(keys["versions"], avsid, json.dumps(app_version.to_dict()))
+            pipe.lpush(keys["order"], avsid)
+            pipe.execute()
+        self.promote(sid, avsid, channel="preview")
+        return Publication(self.get(sid), app_version)
+
+    def get(self, sid: str) -> App:
+        keys = self._keys(self._sid(sid))
+        with redis_errors(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(keys["app"]).lrange(keys["order"], 0, -1).hgetall(keys["versions"])
+            meta, order, versions = pipe.execute()
+        if not meta:
+            raise AppNotFoundError(f"no app {sid!r}")
+        text = {k.decode(): v.decode("utf-8") for k, v in meta.items()}
+        return App(sid, text["name"], text.get("description", ""), text["author"],
+                   text["status"], text["createdAt"], text.get("updatedAt", text["createdAt"]),
+                   [AppVersion.from_dict(json.loads(versions[v])) for v in order])
+
+    def list(self, *, author: str | None = None, status: str | None = None) -> list[App]:
+        """Apps, newest first, by author and status when given."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInputError(f"status {status!r}: must be one of {', '.join(STATUSES)}")
+        with redis_errors():
+            sids = [s.decode() for s in self.redis.zrevrange(f"{self.prefix}apps", 0, -1)]
+        apps = [self.get(sid) for sid in sids]
+        return [a for a in apps if (author is None or a.author == author)
+                and (status is None or a.status == status)]
+
+    def update(self, sid: str, *, status: str | None = None, name: str | None = None,
+               description: str | None = None) -> App:
+        app = self.get(sid)
+        fields: dict[str, str] = {}
+        if status is not None:
+            if status not in STATUSES:
+                raise InvalidInputError(f"status {status!r}: must be one of "
+                                        f"{', '.join(STATUSES)}")
+            fields["status"] = status
+        if name is not None:
+            fields["name"] = self._name(name)
+        if description is not None:
+            fields["description"] = self._description(description)
+        if not fields:
+            return app
+        with redis_errors():
+            changes: dict[str | bytes, str] = {"updatedAt": utc_now()}
+            changes.update(fields)
+            self.redis.hset(self._keys(sid)["app"], mapping=changes)
+        if status is not None and status != app.status:
+            for channel in CHANNELS:  # archived pointers say so; active ones point again
+                self._sync_pointer(sid, channel)
+        return self.get(sid)
+
+    def channels(self, sid: str) -> Channels:
+        self.get(sid)
+        return Channels(sid, self._channel(sid, "preview"), self._channel(sid, "production"))
+
+    def promote(self, sid: str, app_version_sid: str, channel: str = "production") -> Channels:
+        """Point ``channel`` at an app version; rollback is promoting an older one."""
+        if channel not in CHANNELS:
+            raise InvalidInputError(f"channel {channel!r}: must be one of {', '.join(CHANNELS)}")
+        keys = self._keys(self._sid(sid))
+        with redis_errors():
+            revision = int(self._promote(keys=[keys["app"], keys["versions"], keys["channels"]],
+                                         args=[channel, app_version_sid, utc_now()]))
+        if revision == -1:
+            raise AppNotFoundError(f"no app {sid!r}")
+        if revision == -2:
+            raise AppVersionNotFoundError(f"app {sid} has no version {app_version_sid!r}")
+        if revision == -3:
+            raise InvalidInputError(f"app {sid}: archived; update its status to active "
+                                    "before promoting")
+        self._sync_pointer(sid, channel)
+        return self.channels(sid)
+
+    def _channel(self, sid: str, channel: str) -> Channel | None:
+        with redis_errors():
+            raw = self.redis.hget(self._keys(sid)["channels"], channel)
+        if raw is None:
+            return None
+        state = json.loads(raw)
+        version = self._version(sid, state["appVersionSid"])
+        return Channel(channel, state["appVersionSid"], int(state["revision"]),
+                       state["updatedAt"], version.url)
+
+    def _version(self, sid: str, avsid: str) -> AppVersion:
+        with redis_errors():
+            raw = self.redis.hget(self._keys(sid)["versions"], avsid)
+        if raw is None:
+            raise AppVersionNotFoundError(f"app {sid} has no version {avsid!r}")
+        return AppVersion.from_dict(json.loads(raw))
+
+    def _sync_pointer(self, sid: str, channel: str) -> None:
+        """Write the channel's pointer object until it shows what Redis says now."""
+        for _ in range(_POINTER_ROUNDS):
+            before = self._pointer_state(sid, channel)
+            if before is None:
+                return
+            body = json.dumps(before, indent=2).encode("utf-8")
+            self.store.put_many([StoredObject(f"apps/{sid}/channels/{channel}.json", body,
+                                              "application/json; charset=utf-8",
+                                              CACHE_REVALIDATE)])
+            if self._pointer_state(sid, channel) == before:
+                return
+        raise StorageError(f"pointer apps/{sid}/channels/{channel}.json kept changing")
+
+    def _pointer_state(self, sid: str, channel: str) -> dict[str, Any] | None:
+        current = self._channel(sid, channel)
+        if current is None:
+            return None
+        version = self._version(sid, current.app_version_sid)
+        return {"sid": sid, "channel": channel, "appVersionSid": current.app_version_sid,
+                "revision": current.revision, "status": self.get(sid).status,
+                "indexKey": version.index_key, "url": version.url,
+                "updatedAt": current.updated_at}
+
+    def _publishable_render(self, session_id: str, version: int | None) -> Any:
+        if version is None:
+            live = self.sessions.status(session_id).live
+            if live is None:
+                raise InvalidInputError(f"session {session_id}: has no ready render to publish")
+            return live
+        record = self.sessions.get_record(session_id, version)
+        if record.status != "ready":
+            raise InvalidInputError(f"session {session_id} render {version}: is "
+                                    f"{record.status}; only a ready render can be published")
+        return record
+
+    def _copy_render(self, index_key: str, target: str) -> str:
+        """Copy a render's folder under ``target``, index.html and manifest.json last."""
+        source = index_key.removeprefix(self.store.prefix).removesuffix("index.html")
+        manifest = json.loads(self.store.get(source + "manifest.json"))
+        files = [f["path"] for f in manifest["files"] if f["path"] != "index.html"]
+        self.store.copy_many([(source + p, target + p) for p in files])
+        self.store.copy_many([(source + "index.html", target + "index.html")])
+        self.store.copy_many([(source + "manifest.json", target + "manifest.json")])
+        return target + "index.html"
+
+    def _keys(self, sid: str) -> dict[str, str]:
+        base = f"{self.prefix}app:{{{sid}}}"
+        return {"app": base, "versions": f"{base}:versions", "order": f"{base}:order",
+                "channels": f"{base}:channels", "apps": f"{self.prefix}apps"}
+
+    @staticmethod
+    def _sid(sid: Any) -> str:
+        if not isinstance(sid, str) or not re.fullmatch(r"app_[0-9a-f]{20}", sid):
+            raise AppNotFoundError(f"no app {sid!r}")
+        return sid
+
+    def _name(self, name: Any) -> str:
+        return validate_name(name, self.sessions.settings, field="name")
+
+    @staticmethod
+    def _description(description: Any) -> str:
+        if not isinstance(description, str) or len(description) > _MAX_DESCRIPTION:
+            raise InvalidInputError(f"description: must be text of at most {_MAX_DESCRIPTION} "
+                                    "characters")
+        if any(ord(c) < 32 and c not in "\n\t" for c in description):
+            raise InvalidInputError("description: may not contain control characters")
+        return description
+
+    @staticmethod
+    def _author(author: Any) -> str:
+        if (not isinstance(author, str) or len(author) > _MAX_AUTHOR
+                or not _AUTHOR.fullmatch(author)):
+            raise InvalidInputError(f"author {author!r}: must be an e-mail address "
+                                    "like user@example.com")
+        return author
+
