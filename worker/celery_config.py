@@ -25,7 +25,11 @@ def create_celery(settings: Settings, *, include: list[str] | None = None) -> Ce
         # At least once: ack after the task ran; requeue when the pool child dies.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=settings.prefetch_multiplier,
+        # SIGTERM (a deploy): running renders get this long, then the worker stops and
+        # their messages (acked late) go back to the queue.
+        worker_soft_shutdown_timeout=settings.soft_shutdown_timeout_s,
+        worker_enable_soft_shutdown_on_idle=True,
         task_soft_time_limit=settings.soft_time_limit_s,
         task_time_limit=settings.hard_time_limit_s,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},

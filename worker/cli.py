@@ -3,6 +3,8 @@
     stage-render render DIR [--out OUT] [--name NAME] [--scope URL]... [--json]
     stage-render worker [--concurrency N] [--loglevel L]
     stage-render reap [--dry-run]
+    stage-render health
+    stage-render serve [OUT] [--port P]
 
 ``render`` is the embedded default: no Redis, no S3, artifacts in a local folder.
 Exit codes: 0 ready, 1 the render failed, 2 usage or input errors.
@@ -15,6 +17,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +33,6 @@ from worker.inputs import (
     validate_session_id,
 )
 from worker.models import RenderError, RenderRecord, utc_now
-from worker.reaper import reap_stuck
 from worker.render import RenderInput, render_snapshot
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
@@ -39,6 +41,8 @@ from worker.storage import LocalStore
 __all__ = ["main"]
 
 EXIT_READY, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# prometheus_client reads it when first imported, so it is set before importing the app.
+_METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _SKIP_DIRS = {"node_modules", ".git", ".stage", "__pycache__"}
 
 
@@ -50,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _render(args)
         if args.command == "reap":
             return _reap(args)
+        if args.command == "health":
+            return _health()
+        if args.command == "serve":
+            return _serve(args.out or Settings.from_env().artifacts_dir, args.port)
         return _worker(args)
     except (ConfigError, InvalidInputError) as exc:
         print(f"stage-render: {exc}", file=sys.stderr)
@@ -69,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="a Google OAuth scope for window.__STAGE__ (repeatable)")
     render.add_argument("--session", help="session id for the artifact path (default: DIR's name)")
     render.add_argument("--json", action="store_true", help="print the render record as JSON")
+    render.add_argument("--open", action="store_true",
+                        help="serve the result on localhost and print its URL (Ctrl-C stops)")
     worker = commands.add_parser("worker", help="run the Celery worker (STAGE_* settings)")
     worker.add_argument("--concurrency", type=int, default=None,
                         help="pool processes (default: the number of CPUs)")
@@ -77,10 +87,44 @@ def _parser() -> argparse.ArgumentParser:
                         help="Celery node name (default: stage-<pid>@<host>)")
     reap = commands.add_parser("reap", help="re-drive or fail renders stuck in building")
     reap.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    commands.add_parser("health", help="check Redis, the bucket and esbuild; exit 0 or 1")
+    serve = commands.add_parser("serve", help="serve a local artifact folder over HTTP")
+    serve.add_argument("out", type=Path, nargs="?", default=None,
+                       help="artifact folder (default: STAGE_ARTIFACTS_DIR)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
     return parser
 
 
+def _health() -> int:
+    from worker.health import run_checks
+
+    checks = run_checks(Settings.from_env())
+    for check in checks:
+        print(check.line())
+    return EXIT_READY if all(c.ok for c in checks) else EXIT_FAILED
+
+
+def _serve(root: Path, port: int, page: str = "") -> int:
+    from worker.serve import make_server
+
+    if not root.is_dir():
+        print(f"stage-render: {root} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    server = make_server(root, port=port)
+    host, bound = str(server.server_address[0]), server.server_address[1]
+    print(f"serving {root.resolve()} at http://{host}:{bound}/{page}  (Ctrl-C stops)",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_READY
+
+
 def _reap(args: argparse.Namespace) -> int:
+    from worker.reaper import reap_stuck
     from worker.tasks import send_render, settings
 
     sessions = SessionStore(connect_redis(settings.redis_url), settings)
@@ -114,10 +158,12 @@ def _render(args: argparse.Namespace) -> int:
                       [f.as_source() for f in files])
     record = RenderRecord(version=version, status="building", requested_at=utc_now(),
                           started_at=utc_now(), attempts=1)
+    progress = None if args.json or not sys.stderr.isatty() else _progress_line
     started = time.perf_counter()
     try:
         rendered = render_snapshot(job, bundler=bundler, store=store,
-                                   max_output_bytes=settings.max_output_bytes)
+                                   max_output_bytes=settings.max_output_bytes,
+                                   progress=progress)
     except (BundlerUnavailable, StorageError) as exc:
         record = _failed(record, RenderError("infrastructure", str(exc)), started)
     else:
@@ -136,7 +182,15 @@ def _render(args: argparse.Namespace) -> int:
         print(json.dumps(record.to_dict(), indent=2))
     else:
         _report(record, name)
-    return EXIT_READY if record.status == "ready" else EXIT_FAILED
+    code = EXIT_READY if record.status == "ready" else EXIT_FAILED
+    if args.open and record.index_path:
+        page = Path(record.index_path).relative_to(out).as_posix()
+        _serve(out, 0, page)
+    return code
+
+
+def _progress_line(stage: str, ms: float) -> None:
+    print(f"  {stage:<7} {ms:7.0f} ms", file=sys.stderr, flush=True)
 
 
 def _report(record: RenderRecord, name: str) -> None:
@@ -198,6 +252,11 @@ def _ms(started: float) -> float:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    if Settings.from_env().metrics_port:
+        # Before anything imports prometheus_client: pool children write their metrics
+        # to this folder and the main process serves their sum.
+        folder = Path(tempfile.mkdtemp(prefix="stage-metrics-"))
+        os.environ[_METRICS_DIR_ENV] = str(folder)
     from worker.app import app, settings  # reads and validates STAGE_* settings
 
     argv = ["worker", f"--loglevel={args.loglevel}", f"--queues={settings.queue}",

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler import Bundler, Runtime
+from worker import logs
 from worker.errors import InvalidInputError, RenderNotFoundError
+from worker.metrics import observe_outcome
 from worker.models import RenderError, RenderRecord, utc_now
 from worker.render import RenderInput, render_snapshot
 from worker.sessions import SessionStore, connect_redis
@@ -110,7 +112,7 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
         index_path=rendered.index_path,
         warnings=rendered.warnings,
     )
-    return _store_outcome(ctx.sessions, session_id, outcome)
+    return _store_outcome(ctx.sessions, session_id, outcome, rendered.uploaded_bytes)
 
 
 def record_failure(sessions: SessionStore, session_id: str, version: int, message: str) -> None:
@@ -133,15 +135,26 @@ def _finish(ctx: WorkerContext, session_id: str, building: RenderRecord, started
     return _store_outcome(ctx.sessions, session_id, failed)
 
 
-def _store_outcome(sessions: SessionStore, session_id: str, record: RenderRecord
-                   ) -> RenderRecord:
+def _store_outcome(sessions: SessionStore, session_id: str, record: RenderRecord,
+                   uploaded_bytes: int = 0) -> RenderRecord:
     if not sessions.transition(session_id, record):
         log.info("render discarded session=%s version=%s outcome=another-run-finished-first",
                  session_id, record.version)
         return sessions.get_record(session_id, record.version)
+    observe_outcome(record, uploaded_bytes)
+    fields = {
+        "event": "render",
+        "session": session_id,
+        "version": record.version,
+        "taskId": logs.task_id.get(),
+        "status": record.status,
+        "errorKind": record.error.kind if record.error else None,
+        "attempts": record.attempts,
+        "timingsMs": record.timings_ms,
+    }
     log.info("render session=%s version=%s outcome=%s%s ms=%.0f", session_id, record.version,
              record.status, f" kind={record.error.kind}" if record.error else "",
-             record.timings_ms.get("total", 0.0))
+             record.timings_ms.get("total", 0.0), extra={logs.RENDER_FIELDS: fields})
     return record
 
 

@@ -11,19 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bundler import BuildFailed, Bundler, Diagnostic, SourceFile
 from bundler.shell import SHELL_VERSION, render_error, render_index
 from worker.models import RenderError, utc_now
-from worker.storage import (
-    CACHE_IMMUTABLE,
-    CACHE_NO_STORE,
-    CACHE_REVALIDATE,
-    ArtifactStore,
-    StoredObject,
-)
+from worker.storage import ArtifactStore, StoredObject, cache_control_for
 
 __all__ = ["RenderInput", "Rendered", "render_snapshot", "version_prefix", "input_hash"]
 
@@ -50,6 +45,7 @@ class Rendered:
     timings_ms: dict[str, float] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
     error: RenderError | None = None  # set when the build failed and index.html says why
+    uploaded_bytes: int = 0
 
 
 def version_prefix(session_id: str, version: int) -> str:
@@ -71,14 +67,15 @@ def input_hash(job: RenderInput, bundler: Bundler) -> str:
 
 
 def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
-                    max_output_bytes: int | None = None) -> Rendered:
+                    max_output_bytes: int | None = None,
+                    progress: Callable[[str, float], None] | None = None) -> Rendered:
     """Build, wrap and upload one version folder.
 
     A build error still stores a page: ``index.html`` is the error page, and the returned
     :class:`Rendered` carries the error. Raises BundlerUnavailable or StorageError for
     failures that are not the session's code.
     """
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = _Timings(progress)
     digest = input_hash(job, bundler)
     folder = version_prefix(job.session_id, job.version)
     started = time.perf_counter()
@@ -96,12 +93,11 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
     started = time.perf_counter()
     html = render_index(bundle, session_id=job.session_id, version=job.version, name=job.name,
                         google_scopes=job.google_scopes)
-    assets = [StoredObject(folder + a.path, a.content, a.content_type,
-                           CACHE_IMMUTABLE if a.immutable else CACHE_REVALIDATE)
+    assets = [StoredObject(folder + a.path, a.content, a.content_type, cache_control_for(a.kind))
               for a in bundle.artifacts]
     kinds: dict[str, str] = {folder + a.path: a.kind for a in bundle.artifacts}
     index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8",
-                         CACHE_REVALIDATE)
+                         cache_control_for("html"))
     kinds[index.key] = "html"
     manifest = {
         **_manifest_header(job, digest, bundler, "ready"),
@@ -116,7 +112,7 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
             for obj in [*assets, index]
         ],
     }
-    manifest_obj = _manifest_object(folder, manifest, CACHE_REVALIDATE)
+    manifest_obj = _manifest_object(folder, manifest, cache_control_for("html"))
     timings["shell"] = _ms_since(started)
 
     started = time.perf_counter()
@@ -124,7 +120,8 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
     store.put_many([index])
     store.put_many([manifest_obj])
     timings["upload"] = _ms_since(started)
-    return _rendered(store, index.key, digest, timings, warnings=bundle.warnings)
+    uploaded = sum(len(o.body) for o in [*assets, index, manifest_obj])
+    return _rendered(store, index.key, digest, timings, uploaded, warnings=bundle.warnings)
 
 
 def _store_error_page(job: RenderInput, exc: BuildFailed, digest: str, folder: str,
@@ -134,7 +131,8 @@ def _store_error_page(job: RenderInput, exc: BuildFailed, digest: str, folder: s
     started = time.perf_counter()
     html = render_error(exc.diagnostics, message=exc.message, version=job.version,
                         name=job.name)
-    index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8", CACHE_NO_STORE)
+    index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8",
+                         cache_control_for("html", failed=True))
     manifest = {
         **_manifest_header(job, digest, bundler, "failed"),
         "error": {"kind": "build", "message": exc.message,
@@ -145,11 +143,25 @@ def _store_error_page(job: RenderInput, exc: BuildFailed, digest: str, folder: s
     }
     timings["shell"] = _ms_since(started)
     started = time.perf_counter()
+    manifest_obj = _manifest_object(folder, manifest, cache_control_for("html", failed=True))
     store.put_many([index])
-    store.put_many([_manifest_object(folder, manifest, CACHE_NO_STORE)])
+    store.put_many([manifest_obj])
     timings["upload"] = _ms_since(started)
-    return _rendered(store, index.key, digest, timings,
+    return _rendered(store, index.key, digest, timings, len(html) + len(manifest_obj.body),
                      error=RenderError("build", exc.message, exc.diagnostics))
+
+
+class _Timings(dict[str, float]):
+    """Stage timings that also tell ``progress`` as each stage ends."""
+
+    def __init__(self, progress: Callable[[str, float], None] | None) -> None:
+        super().__init__()
+        self._progress = progress
+
+    def __setitem__(self, stage: str, ms: float) -> None:
+        super().__setitem__(stage, ms)
+        if self._progress is not None:
+            self._progress(stage, ms)
 
 
 def _manifest_header(job: RenderInput, digest: str, bundler: Bundler,
@@ -172,12 +184,13 @@ def _manifest_object(folder: str, manifest: dict[str, Any], cache: str) -> Store
 
 
 def _rendered(store: ArtifactStore, index_key: str, digest: str, timings: dict[str, float],
-              warnings: list[Diagnostic] | None = None,
+              uploaded_bytes: int, warnings: list[Diagnostic] | None = None,
               error: RenderError | None = None) -> Rendered:
     local = store.local_path(index_key)
     return Rendered(index_key=store.prefix + index_key, url=store.url_for(index_key),
                     index_path=str(local) if local else None, input_hash=digest,
-                    timings_ms=timings, warnings=warnings or [], error=error)
+                    timings_ms=dict(timings), warnings=warnings or [], error=error,
+                    uploaded_bytes=uploaded_bytes)
 
 
 def _ms_since(started: float) -> float:

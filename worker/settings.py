@@ -43,6 +43,9 @@ MAX_SCOPES = 50  # Google's consent screen becomes unusable well before this
 MAX_NAME_LENGTH = 200  # a name is a page title, not a document
 MAX_OUTPUT_BYTES = 50 * 1024 * 1024  # a version folder; the full allowlist builds to ~6 MB
 REAP_INTERVAL_S = 30.0  # how often a worker looks for renders stuck in building
+PREFETCH_MULTIPLIER = 1  # a render is seconds of CPU: never hold one back from an idle worker
+SOFT_SHUTDOWN_TIMEOUT_S = 60.0  # on SIGTERM, renders get this long, then are requeued
+LOG_FORMATS = ("text", "json")
 
 
 def _env(name: str) -> dict[str, Any]:
@@ -82,6 +85,12 @@ class Settings:
     max_name_length: int = field(default=MAX_NAME_LENGTH, metadata=_env("MAX_NAME_LENGTH"))
     max_output_bytes: int = field(default=MAX_OUTPUT_BYTES, metadata=_env("MAX_OUTPUT_BYTES"))
     reap_interval_s: float = field(default=REAP_INTERVAL_S, metadata=_env("REAP_INTERVAL_S"))
+    prefetch_multiplier: int = field(default=PREFETCH_MULTIPLIER,
+                                     metadata=_env("PREFETCH_MULTIPLIER"))
+    soft_shutdown_timeout_s: float = field(default=SOFT_SHUTDOWN_TIMEOUT_S,
+                                           metadata=_env("SOFT_SHUTDOWN_TIMEOUT_S"))
+    metrics_port: int = field(default=0, metadata=_env("METRICS_PORT"))  # 0: no metrics
+    log_format: str = field(default="text", metadata=_env("LOG_FORMAT"))
 
     def __post_init__(self) -> None:
         self._validate()
@@ -129,6 +138,12 @@ class Settings:
             self._fail("key_prefix", "must be non-empty and contain no whitespace")
         if not self.queue:
             self._fail("queue", "must not be empty")
+        if self.log_format not in LOG_FORMATS:
+            self._fail("log_format", f"must be one of {', '.join(LOG_FORMATS)}")
+        if self.metrics_port > 65535:
+            self._fail("metrics_port", "must be a TCP port (1-65535), or 0 for no metrics")
+        if self.prefetch_multiplier < 1:
+            self._fail("prefetch_multiplier", "must be at least 1")
         for f in fields(self):
             # nan compares false with everything, so it would slip past every rule below.
             if f.type == "float" and not math.isfinite(getattr(self, f.name)):

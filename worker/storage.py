@@ -32,6 +32,7 @@ __all__ = [
     "CACHE_IMMUTABLE",
     "CACHE_REVALIDATE",
     "CACHE_NO_STORE",
+    "cache_control_for",
 ]
 
 #: Content-hashed files never change under their name.
@@ -41,6 +42,19 @@ CACHE_REVALIDATE = "no-cache"
 #: A failed version's error page: a fix is usually a push away, so nothing keeps it.
 CACHE_NO_STORE = "no-store"
 _PUBLIC_FILE_MODE = 0o644
+
+
+def cache_control_for(kind: str, *, failed: bool = False) -> str:
+    """The Cache-Control of a version-folder file by its manifest kind.
+
+    ``html`` (index.html, manifest.json) revalidates, or is never stored for a failed
+    build; /public/ files keep their names so they revalidate; the rest is content-hashed.
+    """
+    if kind == "html":
+        return CACHE_NO_STORE if failed else CACHE_REVALIDATE
+    if kind == "public":
+        return CACHE_REVALIDATE
+    return CACHE_IMMUTABLE
 _UPLOAD_THREADS = 8  # parallel PUTs per process; S3 latency, not bandwidth, is the cost
 
 
@@ -65,6 +79,9 @@ class ArtifactStore(Protocol):
 
     def copy_many(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Copy objects (source key, target key) inside the store, keeping their headers."""
+
+    def delete(self, key: str) -> None:
+        """Remove an object (health probes only: versions are never deleted)."""
 
     def url_for(self, key: str) -> str:
         """The public URL of ``key`` (a key relative to the prefix)."""
@@ -136,6 +153,13 @@ class S3Store:
             raise StorageError(f"could not read s3://{self.bucket}/{full}: {exc}") from exc
         return body
 
+    def delete(self, key: str) -> None:
+        full = self.prefix + key
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=full)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise StorageError(f"could not delete s3://{self.bucket}/{full}: {exc}") from exc
+
     def url_for(self, key: str) -> str:
         full = self.prefix + key
         if self.public_base_url:
@@ -192,6 +216,12 @@ class LocalStore:
             return (self.root / key).read_bytes()
         except OSError as exc:
             raise StorageError(f"could not read {self.root / key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            (self.root / key).unlink()
+        except OSError as exc:
+            raise StorageError(f"could not delete {self.root / key}: {exc}") from exc
 
     def url_for(self, key: str) -> str:
         if self.public_base_url:

@@ -8,14 +8,21 @@ from typing import Any
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_shutdown, worker_ready
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    worker_process_shutdown,
+    worker_ready,
+)
 
 from bundler import BundlerUnavailable
+from worker import logs
 from worker.app import app, settings
 from worker.celery_config import TASK_NAME
 from worker.errors import InfrastructureError
 from worker.inputs import SESSION_ID_PATTERN
 from worker.jobs import WorkerContext, record_failure, run_render
+from worker.metrics import observe_retry, serve_metrics
 from worker.reaper import start_reaper_thread
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
@@ -51,10 +58,21 @@ def send_render(session_id: str, version: int) -> None:
 
 
 @worker_ready.connect
-def _start_reaper(sender: Any = None, **_: Any) -> None:
+def _start_main_process_services(sender: Any = None, **_: Any) -> None:
     # In the worker's main process, which outlives its pool children.
-    sessions = SessionStore(connect_redis(settings.redis_url), settings)
+    client = connect_redis(settings.redis_url)
+    sessions = SessionStore(client, settings)
     start_reaper_thread(sessions, send_render, node=str(getattr(sender, "hostname", "worker")))
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port, connect_redis(settings.effective_broker_url),
+                      settings.queue)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _log_format(logger: logging.Logger, **_: Any) -> None:
+    if settings.log_format == "json":
+        logs.use_json(logger)
 
 
 def backoff_s(retries: int, settings: Settings) -> float:
@@ -73,6 +91,7 @@ def render(self: Task, session_id: Any = None, version: Any = None, **extra: Any
                   session_id, version, sorted(extra))
         return
     ctx = context()
+    logs.task_id.set(self.request.id)
     try:
         run_render(ctx, session_id, version)
     except RETRYABLE as exc:
@@ -85,6 +104,7 @@ def render(self: Task, session_id: Any = None, version: Any = None, **extra: Any
                            f"gave up after {retries + 1} attempts: {reason}")
             return
         delay = backoff_s(retries, settings)
+        observe_retry()
         log.warning("render session=%s version=%s outcome=retry attempt=%d in=%.1fs reason=%s",
                     session_id, version, retries + 1, delay, reason)
         raise self.retry(exc=exc, countdown=delay,

@@ -1,0 +1,85 @@
+"""Prometheus metrics of the worker, served on ``STAGE_METRICS_PORT`` when it is set.
+
+Celery's prefork pool runs renders in child processes, so the metrics use
+prometheus_client's multiprocess mode: ``stage-render worker`` points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh folder before anything imports prometheus_client,
+children write their values there, and the main process serves the sum.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import redis
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from worker.models import RenderRecord
+
+__all__ = ["observe_outcome", "observe_retry", "serve_metrics", "MULTIPROC_ENV"]
+
+log = logging.getLogger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Renders take tens of milliseconds to tens of seconds.
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+# kombu's Redis transport keeps one list per priority step beside the queue's own.
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+RENDERS = Counter("stage_renders_total", "Renders that ended, by status and error kind",
+                  ["status", "error_kind"])
+STAGE_SECONDS = Histogram("stage_render_stage_seconds",
+                          "Time spent in each render stage (gather, bundle, shell, upload, "
+                          "record) and in all of them (total)", ["stage"], buckets=_BUCKETS)
+UPLOADED_BYTES = Counter("stage_uploaded_bytes", "Bytes written to the artifact store")
+RETRIES = Counter("stage_render_retries_total", "Render attempts retried after an "
+                  "infrastructure error")
+
+
+def observe_outcome(record: RenderRecord, uploaded_bytes: int = 0) -> None:
+    """Count a render that ended, its stage timings and what it uploaded."""
+    RENDERS.labels(record.status, record.error.kind if record.error else "").inc()
+    for stage, ms in record.timings_ms.items():
+        STAGE_SECONDS.labels(stage).observe(ms / 1000)
+    if uploaded_bytes:
+        UPLOADED_BYTES.inc(uploaded_bytes)
+
+
+def observe_retry() -> None:
+    RETRIES.inc()
+
+
+class _QueueDepth:
+    """``stage_queue_depth``: messages waiting in the render queue, read at scrape time."""
+
+    def __init__(self, client: redis.Redis, queue: str) -> None:
+        self.client = client
+        self.queue = queue
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("stage_queue_depth", "Render messages waiting in the queue",
+                                   labels=["queue"])
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                for suffix in _PRIORITY_SUFFIXES:
+                    pipe.llen(self.queue + suffix)
+                depth = sum(pipe.execute())
+        except redis.RedisError as exc:
+            log.warning("queue depth unavailable: %s", exc)
+            return
+        family.add_metric([self.queue], depth)
+        yield family
+
+
+def serve_metrics(port: int, broker: redis.Redis, queue: str) -> None:
+    """Serve every process's metrics, plus the queue depth, on ``port`` (main process)."""
+    if not os.environ.get(MULTIPROC_ENV):
+        raise RuntimeError(f"{MULTIPROC_ENV} must be set before the worker starts")
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    registry.register(_QueueDepth(broker, queue))
+    start_http_server(port, registry=registry)
+    log.info("metrics on :%d/metrics", port)
