@@ -29,5 +29,8 @@ COPY --from=python-env /opt/venv /opt/venv
 COPY --from=python-env /app /app
 COPY --from=npm-runtime /app/bundler/runtime/node_modules /app/bundler/runtime/node_modules
 WORKDIR /var/lib/stage
-USER stage
+USER 10001:10001
+# Redis answers, the bucket takes a probe object, esbuild runs: this host can render.
+HEALTHCHECK --interval=30s --timeout=20s --start-period=20s --retries=3 \
+  CMD ["stage-render", "health"]
 CMD ["stage-render", "worker"]

@@ -31,6 +31,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check bundler worker tests
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf .stage .pytest_cache .mypy_cache .ruff_cache
