@@ -26,6 +26,10 @@ _CONTENT_TYPES = {
     ".svg": "image/svg+xml",
     ".woff2": "font/woff2",
     ".woff": "font/woff",
+    # Not in Python's own table: on a host without /etc/mime.types (slim images) they
+    # would be application/octet-stream.
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
 }
 
 
