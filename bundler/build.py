@@ -90,6 +90,18 @@ def api_routes(paths: Sequence[str]) -> list[Route]:
     return routes
 
 
+def _duplicate_routes(routes: Sequence[Route]) -> list[Diagnostic]:
+    seen: dict[str, str] = {}
+    errors = []
+    for route in routes:
+        if route.route in seen:
+            message = (f"{route.source} and {seen[route.route]} are both the route "
+                       f"{route.route}; keep one of them")
+            errors.append(Diagnostic(route.source, 0, 0, message, ""))
+        seen.setdefault(route.route, route.source)
+    return errors
+
+
 class Bundler:
     """Builds session files with one long-lived esbuild service (per process)."""
 
@@ -113,6 +125,7 @@ class Bundler:
         entry = find_entry(sources)
         public, errors = public_artifacts(files)
         routes = api_routes(list(sources))
+        errors += _duplicate_routes(routes)
         with tempfile.TemporaryDirectory(prefix="stage-build-") as tmp:
             root = Path(tmp).resolve()
             _write_tree(root, files)
@@ -199,7 +212,7 @@ class Bundler:
 
         metafile = json.loads(response["metafile"]) if response.get("metafile") else {}
         return _Result(convert("error"), convert("warning"), metafile,
-                       response.get("outputFiles") or [])
+                       response.get("outputFiles") or [], rules.parents)
 
     def _parents_for_chains(self, root: Path, entry: Entry,
                             sources: Mapping[str, SourceFile], paths: PathMap) -> dict[str, str]:
@@ -209,12 +222,16 @@ class Bundler:
         callback per import.
         """
         analysis = self._esbuild(root, entry, sources, "browser", analyze=True)
-        return import_parents(analysis.metafile, paths) if not analysis.errors else {}
+        if not analysis.errors:
+            return import_parents(analysis.metafile, paths)
+        return analysis.parents
 
 
 class _Result:
     def __init__(self, errors: list[Diagnostic], warnings: list[Diagnostic],
-                 metafile: dict[str, Any], outputs: list[dict[str, Any]]) -> None:
+                 metafile: dict[str, Any], outputs: list[dict[str, Any]],
+                 parents: dict[str, str]) -> None:
+        self.parents = parents
         self.errors = errors
         self.warnings = warnings
         self.metafile = metafile

@@ -20,6 +20,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
+from bundler.entry import GENERATED_ENTRY_NAME
 from bundler.esbuild import message
 from bundler.tsconfig import Aliases
 
@@ -67,6 +68,9 @@ class ImportRules:
         self.target = target
         self.aliases = aliases or Aliases()
         self.analyze = analyze
+        #: In analyze mode: session file → the session file that first imported it. Kept
+        #: even when the analysis build fails (a syntax error elsewhere), unlike a metafile.
+        self.parents: dict[str, str] = {}
 
     @property
     def filter(self) -> str:
@@ -111,6 +115,11 @@ class ImportRules:
         if error is None and resolved and self.target == "browser" and resolved.startswith("/api/"):
             error = (f'cannot import "{specifier}": files under /api/ are published API backend '
                      "routes and never enter the browser bundle")
+        if self.analyze and resolved is not None:
+            parent = self._session_path(importer)
+            if (parent is not None and parent != resolved
+                    and posixpath.basename(parent) != GENERATED_ENTRY_NAME):
+                self.parents.setdefault(resolved, parent)
         if error is not None:
             if self.analyze:
                 return {"id": callback_id, "path": specifier, "external": True}

@@ -211,8 +211,6 @@ def test_errors_in_several_files_and_both_builds_are_all_reported_with_warnings(
     assert "build failed with 3 error(s)" in str(error)
 
 
-@pytest.mark.xfail(strict=True, reason="the chain comes from a second build, which fails on any "
-                   "syntax error elsewhere; the chain then starts at the importing file")
 def test_stage_chain_starts_at_the_entry_when_another_file_does_not_parse(build_failure):
     error = build_failure({**STAGE_THROUGH_API,
                            "/app/App.tsx": 'import { ask } from "./lib/api";\n'
