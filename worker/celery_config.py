@@ -10,6 +10,13 @@ __all__ = ["create_celery", "TASK_NAME"]
 
 #: The contract: task name, queue (``STAGE_QUEUE``), JSON, kwargs session_id and version.
 TASK_NAME = "stage.render"
+#: A lost worker's message waits its visibility timeout plus at most this long.
+MAX_RESTORE_INTERVAL_S = 10.0
+
+
+def _restore_interval_s(settings: Settings) -> float:
+    """How often a worker requeues messages whose worker was lost (their visibility timed out)."""
+    return min(MAX_RESTORE_INTERVAL_S, max(1.0, settings.visibility_timeout_s / 5))
 
 
 def create_celery(settings: Settings, *, include: list[str] | None = None) -> Celery:
@@ -32,7 +39,13 @@ def create_celery(settings: Settings, *, include: list[str] | None = None) -> Ce
         worker_enable_soft_shutdown_on_idle=True,
         task_soft_time_limit=settings.soft_time_limit_s,
         task_time_limit=settings.hard_time_limit_s,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            # kombu looks for messages of lost workers every interval x throttle seconds
+            # (10 x 10 by default): sweep every interval, a few times per visibility timeout.
+            "unacked_restore_interval": _restore_interval_s(settings),
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # a worker outlives a Redis restart
         worker_cancel_long_running_tasks_on_connection_loss=False,
