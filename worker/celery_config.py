@@ -33,10 +33,11 @@ def create_celery(settings: Settings, *, include: list[str] | None = None) -> Ce
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=settings.prefetch_multiplier,
-        # SIGTERM (a deploy): running renders get this long, then the worker stops and
-        # their messages (acked late) go back to the queue.
+        # SIGTERM (a deploy) is Celery's warm shutdown: running renders finish (the hard
+        # time limit bounds them). SIGINT/SIGQUIT is a cold shutdown, softened: running
+        # renders get this long, then their messages (acked late) go back to the queue.
         worker_soft_shutdown_timeout=settings.soft_shutdown_timeout_s,
-        worker_enable_soft_shutdown_on_idle=True,
+        worker_enable_soft_shutdown_on_idle=False,  # nothing running: stop at once
         task_soft_time_limit=settings.soft_time_limit_s,
         task_time_limit=settings.hard_time_limit_s,
         broker_transport_options={

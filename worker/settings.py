@@ -29,6 +29,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"  # a local Redis, as `make test` 
 DEFAULT_KEY_PREFIX = "stage:"  # one prefix for every key, so a Redis can be shared
 DEFAULT_QUEUE = "stage.render"  # the contract's queue name
 DEFAULT_ARTIFACTS_DIR = ".stage/artifacts"  # the embedded default: no S3 needed
+DEFAULT_VENDOR_CACHE_DIR = ".stage/vendor-cache"  # vendor chunks, built once per lock
 SOFT_TIME_LIMIT_S = 60.0  # a build is killed at the build timeout, long before this
 HARD_TIME_LIMIT_S = 90.0  # the pool child is killed here; the message is redelivered
 VISIBILITY_TIMEOUT_S = 300.0  # > hard limit: a live task is never redelivered under it
@@ -44,7 +45,7 @@ MAX_NAME_LENGTH = 200  # a name is a page title, not a document
 MAX_OUTPUT_BYTES = 50 * 1024 * 1024  # a version folder; the full allowlist builds to ~6 MB
 REAP_INTERVAL_S = 30.0  # how often a worker looks for renders stuck in building
 PREFETCH_MULTIPLIER = 1  # a render is seconds of CPU: never hold one back from an idle worker
-SOFT_SHUTDOWN_TIMEOUT_S = 60.0  # on SIGTERM, renders get this long, then are requeued
+SOFT_SHUTDOWN_TIMEOUT_S = 30.0  # on SIGINT/SIGQUIT, renders get this long, then are requeued
 LOG_FORMATS = ("text", "json")
 
 
@@ -90,6 +91,9 @@ class Settings:
     soft_shutdown_timeout_s: float = field(default=SOFT_SHUTDOWN_TIMEOUT_S,
                                            metadata=_env("SOFT_SHUTDOWN_TIMEOUT_S"))
     metrics_port: int = field(default=0, metadata=_env("METRICS_PORT"))  # 0: no metrics
+    vendor: bool = field(default=True, metadata=_env("VENDOR"))
+    vendor_cache_dir: Path = field(default=Path(DEFAULT_VENDOR_CACHE_DIR),
+                                   metadata=_env("VENDOR_CACHE_DIR"))
     log_format: str = field(default="text", metadata=_env("LOG_FORMAT"))
 
     def __post_init__(self) -> None:
@@ -177,4 +181,10 @@ def _parse(var: str, raw: str, kind: Any) -> Any:
         raise ConfigError(f"{var}={raw!r}: must be a {whole}number") from None
     if kind == "Path":
         return Path(raw)
+    if kind == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{var}={raw!r}: must be true or false (1/0, yes/no, on/off)")
     return raw

@@ -158,6 +158,25 @@ def test_sigterm_lets_the_in_flight_render_finish(namespace, start_worker, slow_
     assert f"version={later} outcome=ready" in successor.log
 
 
+def test_sigquit_requeues_a_render_longer_than_the_soft_shutdown(namespace, start_worker,
+                                                                 slow_esbuild, store):
+    worker = start_worker(namespace, STAGE_ESBUILD_BINARY=slow_esbuild(4),
+                          STAGE_SOFT_SHUTDOWN_TIMEOUT_S="1", **NO_REAPER)
+    with namespace.client() as client:
+        session_id = new_session(client, "slow deploy")
+        version = client.sessions.render(session_id).version
+        wait_for(lambda: store.get_record(session_id, version).status == "building", 20,
+                 "the render to start")
+        kill(worker.proc.pid, signal.SIGQUIT)  # a cold shutdown, softened
+        worker.proc.wait(30)
+        assert store.get_record(session_id, version).status == "building"  # not finished
+        successor = start_worker(namespace, **NO_REAPER)
+        record = client.sessions.wait_for_render(session_id, version, timeout=40)
+    assert record.status == "ready" and record.attempts == 2
+    assert f"version={version} outcome=ready" in successor.log
+    assert f"version={version} outcome=ready" not in worker.log
+
+
 def test_reap_redrives_a_stuck_render_and_fails_an_exhausted_one(namespace, start_worker,
                                                                  store):
     start_worker(namespace, **NO_REAPER)

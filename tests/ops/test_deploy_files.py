@@ -60,9 +60,9 @@ def test_compose_creates_the_workers_bucket_before_workers_start():
     assert depends["redis"]["condition"] == "service_healthy"
 
 
-def test_compose_worker_scales_and_outlasts_soft_shutdown():
+def test_compose_worker_scales_and_outlasts_the_hard_time_limit():
     worker = COMPOSE["services"]["worker"]
     assert "ports" not in worker  # fixed host ports would stop --scale worker=N
     grace_s = int(worker["stop_grace_period"].rstrip("s"))
     env = {k: str(v) for k, v in worker["environment"].items()}
-    assert grace_s > Settings.from_env(env).soft_shutdown_timeout_s
+    assert grace_s > Settings.from_env(env).hard_time_limit_s  # SIGTERM waits for renders
