@@ -13,7 +13,8 @@ __all__ = ["SourceFile", "Artifact", "ArtifactKind", "Bundle", "Diagnostic", "Ro
 Severity = Literal["error", "warning"]
 #: script/style: what index.html loads; asset: files the code imports; sourcemap; public:
 #: /public/ copied as is; server: an API route bundle; overlay: the runtime error overlay.
-ArtifactKind = Literal["script", "style", "asset", "sourcemap", "public", "server", "overlay"]
+ArtifactKind = Literal["script", "style", "asset", "sourcemap", "public", "server", "overlay",
+                       "vendor"]
 
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -140,6 +141,10 @@ class Bundle:
     routes: list[Route] = field(default_factory=list)
     favicon: str | None = None  # a /public/ icon, relative to the version folder
     overlay: str | None = None  # the runtime error overlay script, loaded before ``scripts``
+    #: Vendor chunks the page loads before ``scripts``, relative to the store root (shared
+    #: by every version: they are not in ``artifacts``), and the chunks themselves.
+    vendor_scripts: list[str] = field(default_factory=list)
+    vendor: list[Artifact] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:

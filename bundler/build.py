@@ -9,7 +9,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bundler.artifacts import Bundle, Diagnostic, Route, Severity, SourceFile
+from bundler.artifacts import (
+    Artifact,
+    Bundle,
+    Diagnostic,
+    Route,
+    Severity,
+    SourceFile,
+    content_type_for,
+)
 from bundler.diagnostics import PathMap, import_parents, outside_diagnostic, with_chain
 from bundler.entry import GENERATED_ENTRY_NAME, Entry, find_entry
 from bundler.errors import BuildFailed
@@ -25,6 +33,7 @@ from bundler.outputs import (
 from bundler.runtime import Runtime
 from bundler.shell import TEMPLATES_DIR
 from bundler.tsconfig import read_aliases
+from bundler.vendor import VENDOR_NAMESPACE, VendorSet, load_or_build_vendor
 
 __all__ = ["Bundler", "DEFAULT_BUILD_TIMEOUT_S", "api_routes"]
 
@@ -107,11 +116,29 @@ class Bundler:
 
     def __init__(self, runtime: Runtime | None = None,
                  timeout_s: float = DEFAULT_BUILD_TIMEOUT_S,
-                 templates_dir: Path = TEMPLATES_DIR) -> None:
+                 templates_dir: Path = TEMPLATES_DIR,
+                 vendor_cache: Path | None = None) -> None:
+        """``vendor_cache`` turns on vendor chunks (see bundler.vendor), cached there."""
         self.runtime = runtime or Runtime()
         self.timeout_s = timeout_s
         self.templates_dir = templates_dir
+        self.vendor_cache = vendor_cache
         self.service = EsbuildService(self.runtime.binary, self.runtime.esbuild_version)
+        self._vendor: VendorSet | None = None
+
+    @property
+    def vendor(self) -> VendorSet | None:
+        """The vendor chunks, built or read from the cache on first use; None when off."""
+        if self.vendor_cache is not None and self._vendor is None:
+            self._vendor = load_or_build_vendor(self.service, self.runtime, self.vendor_cache,
+                                                self.timeout_s * 6)
+        return self._vendor
+
+    @property
+    def config_key(self) -> str:
+        """What besides the files decides the output: part of every render's input hash."""
+        vendor = self.vendor
+        return f"{self.runtime.lock_hash}:vendor={vendor.key if vendor else 'off'}"
 
     def close(self) -> None:
         self.service.close()
@@ -154,7 +181,13 @@ class Bundler:
                 artifacts += server_artifacts(server.outputs, out_root)
             overlay = overlay_artifact(self.templates_dir / "overlay.js")
             public_names = {a.path for a in public}
+            vendor = self.vendor
+            vendor_scripts = vendor.scripts_for(browser.vendored) if vendor else []
+            chunks = {vendor.folder + c.file: c for c in vendor.chunks.values()} if vendor else {}
             return Bundle(
+                vendor_scripts=vendor_scripts,
+                vendor=[Artifact(path, chunks[path].content, content_type_for(path), "vendor")
+                        for path in vendor_scripts],
                 scripts=scripts,
                 styles=styles,
                 artifacts=sorted([overlay, *artifacts, *public], key=lambda a: a.path),
@@ -171,7 +204,8 @@ class Bundler:
         tsconfig = sources.get("/tsconfig.json")
         rules = ImportRules(root, self.runtime.node_modules, sources,
                             self.runtime.allowed_packages, target=target, analyze=analyze,
-                            aliases=read_aliases(tsconfig.content if tsconfig else None))
+                            aliases=read_aliases(tsconfig.content if tsconfig else None),
+                            vendor=self.vendor)
         request: dict[str, Any] = {
             "command": "build",
             "key": 0,
@@ -188,7 +222,7 @@ class Bundler:
                 "onStart": False,
                 "onEnd": False,
                 "onResolve": [{"id": 0, "filter": rules.filter, "namespace": ""}],
-                "onLoad": [],
+                "onLoad": [{"id": 1, "filter": ".*", "namespace": VENDOR_NAMESPACE}],
             }],
         }
         if target == "server":
@@ -203,7 +237,7 @@ class Bundler:
                 request["flags"] += [f"--sourcefile={GENERATED_ENTRY_NAME}", "--loader=jsx"]
                 request["stdinContents"] = entry.mount_source.encode("utf-8")
                 request["stdinResolveDir"] = str(root) + posixpath.dirname(entry.path)
-        response = self.service.build(request, rules.on_resolve, self.timeout_s)
+        response = self.service.build(request, rules.handle, self.timeout_s)
         paths = PathMap(root, self.runtime.node_modules, entry)
 
         def convert(severity: Severity) -> list[Diagnostic]:
@@ -212,7 +246,7 @@ class Bundler:
 
         metafile = json.loads(response["metafile"]) if response.get("metafile") else {}
         return _Result(convert("error"), convert("warning"), metafile,
-                       response.get("outputFiles") or [], rules.parents)
+                       response.get("outputFiles") or [], rules.parents, rules.vendored)
 
     def _parents_for_chains(self, root: Path, entry: Entry,
                             sources: Mapping[str, SourceFile], paths: PathMap) -> dict[str, str]:
@@ -230,8 +264,9 @@ class Bundler:
 class _Result:
     def __init__(self, errors: list[Diagnostic], warnings: list[Diagnostic],
                  metafile: dict[str, Any], outputs: list[dict[str, Any]],
-                 parents: dict[str, str]) -> None:
+                 parents: dict[str, str], vendored: set[str]) -> None:
         self.parents = parents
+        self.vendored = vendored
         self.errors = errors
         self.warnings = warnings
         self.metafile = metafile

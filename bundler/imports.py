@@ -22,9 +22,11 @@ from typing import Any, Literal
 
 from bundler.entry import GENERATED_ENTRY_NAME
 from bundler.esbuild import message
+from bundler.runtime import package_name
 from bundler.tsconfig import Aliases
+from bundler.vendor import VENDOR_NAMESPACE, VendorSet, shim_source
 
-__all__ = ["ImportRules", "NODE_BUILTINS", "STAGE_MODULES", "package_name", "Target"]
+__all__ = ["ImportRules", "NODE_BUILTINS", "STAGE_MODULES", "Target"]
 
 NODE_BUILTINS = frozenset({
     "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants",
@@ -42,12 +44,6 @@ _RESOLVE_SUFFIXES = ("", *RESOLVE_EXTENSIONS)
 Target = Literal["browser", "server"]
 
 
-def package_name(specifier: str) -> str:
-    """``react-dom/client`` → ``react-dom``; ``@scope/pkg/x`` → ``@scope/pkg``."""
-    parts = specifier.split("/")
-    return "/".join(parts[:2]) if specifier.startswith("@") else parts[0]
-
-
 class ImportRules:
     """Answers esbuild's ``on-resolve`` callbacks for one build."""
 
@@ -60,7 +56,8 @@ class ImportRules:
 
     def __init__(self, root: Path, node_modules: Path, session_paths: Collection[str],
                  allowed_packages: Collection[str], *, target: Target = "browser",
-                 aliases: Aliases | None = None, analyze: bool = False) -> None:
+                 aliases: Aliases | None = None, analyze: bool = False,
+                 vendor: VendorSet | None = None) -> None:
         self.root = root
         self.node_modules = node_modules
         self.session_paths = session_paths
@@ -68,6 +65,9 @@ class ImportRules:
         self.target = target
         self.aliases = aliases or Aliases()
         self.analyze = analyze
+        self.vendor = vendor if target == "browser" else None
+        #: Vendored packages this build's code uses (their chunks go on the page).
+        self.vendored: set[str] = set()
         #: In analyze mode: session file → the session file that first imported it. Kept
         #: even when the analysis build fails (a syntax error elsewhere), unlike a metafile.
         self.parents: dict[str, str] = {}
@@ -76,13 +76,25 @@ class ImportRules:
     def filter(self) -> str:
         return self.ANALYSIS_FILTER if self.analyze else self.FILTER
 
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one plugin callback of esbuild's: ``on-resolve`` or ``on-load``."""
+        if request["command"] == "on-load":
+            return {"id": request["ids"][0], "contents": shim_source(request["path"]).encode(),
+                    "loader": "js"}
+        return self.on_resolve(request)
+
     def on_resolve(self, request: dict[str, Any]) -> dict[str, Any]:
         """esbuild's ``on-resolve`` request in, the plugin response out."""
         specifier: str = request["path"]
         importer: str = request.get("importer", "")
+        callback_id = request["ids"][0]
+        if self.vendor is not None and request.get("kind") != "entry-point":
+            package = self.vendor.package_of(specifier)
+            if package is not None:  # from session code and from bundled package code alike
+                self.vendored.add(package)
+                return {"id": callback_id, "path": specifier, "namespace": VENDOR_NAMESPACE}
         if request.get("kind") == "entry-point" or self._in_node_modules(importer):
             return {}
-        callback_id = request["ids"][0]
         resolved: str | None = None
         error: str | None = None
         if specifier.startswith("/") and not specifier.startswith("//"):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-__all__ = ["Runtime", "DEFAULT_RUNTIME_DIR"]
+__all__ = ["Runtime", "DEFAULT_RUNTIME_DIR", "package_name"]
 
 #: package.json + lock live beside this module so the pin travels with the code.
 DEFAULT_RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -20,6 +20,12 @@ _NOT_IMPORTABLE = frozenset({"esbuild"})
 
 _OS = {"linux": "linux", "darwin": "darwin", "win32": "win32", "freebsd": "freebsd"}
 _ARCH = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def package_name(specifier: str) -> str:
+    """``react-dom/client`` → ``react-dom``; ``@scope/pkg/x`` → ``@scope/pkg``."""
+    parts = specifier.split("/")
+    return "/".join(parts[:2]) if specifier.startswith("@") else parts[0]
 
 
 @dataclass(frozen=True)

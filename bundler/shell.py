@@ -62,8 +62,13 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
-                 google_scopes: Sequence[str], templates_dir: Path = TEMPLATES_DIR) -> bytes:
-    """The version's ``index.html``: title, styles, runtime config and scripts."""
+                 google_scopes: Sequence[str], root_url: str = "",
+                 templates_dir: Path = TEMPLATES_DIR) -> bytes:
+    """The version's ``index.html``: title, styles, runtime config and scripts.
+
+    ``root_url`` leads from the version folder to the store root, where the vendor
+    chunks are (``../../../../`` for ``sessions/<id>/renders/<v>/``).
+    """
     config: dict[str, Any] = {
         "sessionId": session_id,
         "version": version,
@@ -73,7 +78,8 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
     html = _environment(templates_dir).get_template("index.html.j2").render(
         title=name.strip() or DEFAULT_TITLE,
         styles=bundle.styles,
-        scripts=[*([bundle.overlay] if bundle.overlay else []), *bundle.scripts],
+        scripts=[*([bundle.overlay] if bundle.overlay else []),
+                 *(root_url + path for path in bundle.vendor_scripts), *bundle.scripts],
         config_script=Markup(config_script),
         csp=content_security_policy(f"'self' {csp_hash(config_script)}", "'self'"),
         favicon=bundle.favicon,

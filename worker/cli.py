@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bundler import Bundler, BundlerUnavailable, Runtime
+from bundler import BundlerUnavailable
 from worker.errors import ConfigError, InvalidInputError, StorageError
 from worker.inputs import (
     file_payload,
@@ -33,7 +33,7 @@ from worker.inputs import (
     validate_session_id,
 )
 from worker.models import RenderError, RenderRecord, utc_now
-from worker.render import RenderInput, render_snapshot
+from worker.render import RenderInput, bundler_from_settings, render_snapshot
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
 from worker.storage import LocalStore
@@ -151,9 +151,7 @@ def _render(args: argparse.Namespace) -> int:
     store = LocalStore(out, public_base_url=settings.public_base_url)
     version = _next_version(out, session_id)
 
-    bundler = Bundler(Runtime(binary_override=Path(settings.esbuild_binary)
-                              if settings.esbuild_binary else None),
-                      timeout_s=settings.build_timeout_s)
+    bundler = bundler_from_settings(settings)
     job = RenderInput(session_id, version, name, scopes,
                       [f.as_source() for f in files])
     record = RenderRecord(version=version, status="building", requested_at=utc_now(),

@@ -11,14 +11,13 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from bundler import Bundler, Runtime
+from bundler import Bundler
 from worker import logs
 from worker.errors import InvalidInputError, RenderNotFoundError
 from worker.metrics import observe_outcome
 from worker.models import RenderError, RenderRecord, utc_now
-from worker.render import RenderInput, render_snapshot
+from worker.render import RenderInput, bundler_from_settings, render_snapshot
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
 from worker.storage import ArtifactStore, store_from_settings
@@ -40,12 +39,11 @@ class WorkerContext:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerContext:
-        runtime = Runtime(binary_override=_path_or_none(settings.esbuild_binary))
         return cls(
             settings=settings,
             sessions=SessionStore(connect_redis(settings.redis_url), settings),
             store=store_from_settings(settings),
-            bundler=Bundler(runtime, timeout_s=settings.build_timeout_s),
+            bundler=bundler_from_settings(settings),
             pid=os.getpid(),
         )
 
@@ -160,7 +158,3 @@ def _store_outcome(sessions: SessionStore, session_id: str, record: RenderRecord
 
 def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
-
-
-def _path_or_none(value: str) -> Path | None:
-    return Path(value) if value else None

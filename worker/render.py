@@ -13,14 +13,17 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from bundler import BuildFailed, Bundler, Diagnostic, SourceFile
+from bundler import BuildFailed, Bundler, Diagnostic, Runtime, SourceFile
 from bundler.shell import SHELL_VERSION, render_error, render_index
 from worker.models import RenderError, utc_now
+from worker.settings import Settings
 from worker.storage import ArtifactStore, StoredObject, cache_control_for
 
-__all__ = ["RenderInput", "Rendered", "render_snapshot", "version_prefix", "input_hash"]
+__all__ = ["RenderInput", "Rendered", "render_snapshot", "version_prefix", "input_hash",
+           "bundler_from_settings"]
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,20 @@ def input_hash(job: RenderInput, bundler: Bundler) -> str:
     """sha256 over files, name, scopes and the pins that change output (lock, shell)."""
     digest = hashlib.sha256()
     header = {"name": job.name, "googleScopes": job.google_scopes,
-              "lock": bundler.runtime.lock_hash, "shell": SHELL_VERSION}
+              "bundler": bundler.config_key, "shell": SHELL_VERSION}
     digest.update(json.dumps(header, sort_keys=True).encode("utf-8"))
     for f in sorted(job.files, key=lambda f: f.path):
         path = f.path.encode("utf-8")
         digest.update(len(path).to_bytes(4, "big") + path)
         digest.update(len(f.content).to_bytes(8, "big") + f.content)
     return digest.hexdigest()
+
+
+def bundler_from_settings(settings: Settings) -> Bundler:
+    """The bundler a worker process (or ``stage-render render``) uses."""
+    binary = Path(settings.esbuild_binary) if settings.esbuild_binary else None
+    return Bundler(Runtime(binary_override=binary), timeout_s=settings.build_timeout_s,
+                   vendor_cache=settings.vendor_cache_dir if settings.vendor else None)
 
 
 def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
@@ -92,7 +102,7 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
 
     started = time.perf_counter()
     html = render_index(bundle, session_id=job.session_id, version=job.version, name=job.name,
-                        google_scopes=job.google_scopes)
+                        google_scopes=job.google_scopes, root_url="../" * folder.count("/"))
     assets = [StoredObject(folder + a.path, a.content, a.content_type, cache_control_for(a.kind))
               for a in bundle.artifacts]
     kinds: dict[str, str] = {folder + a.path: a.kind for a in bundle.artifacts}
@@ -105,6 +115,7 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
         "scripts": bundle.scripts,
         "styles": bundle.styles,
         "overlay": bundle.overlay,
+        "vendor": bundle.vendor_scripts,  # relative to the store root, shared by versions
         "routes": [{"route": r.route, "source": r.source, "path": r.path} for r in bundle.routes],
         "files": [
             {"path": obj.key[len(folder):], "kind": kinds[obj.key], "size": len(obj.body),
@@ -116,11 +127,15 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
     timings["shell"] = _ms_since(started)
 
     started = time.perf_counter()
+    vendor = [StoredObject(a.path, a.content, a.content_type, cache_control_for(a.kind))
+              for a in bundle.vendor]
+    uploaded_vendor = store.put_missing(vendor)
     store.put_many(assets)
     store.put_many([index])
     store.put_many([manifest_obj])
     timings["upload"] = _ms_since(started)
     uploaded = sum(len(o.body) for o in [*assets, index, manifest_obj])
+    uploaded += sum(len(o.body) for o in vendor) if uploaded_vendor else 0
     return _rendered(store, index.key, digest, timings, uploaded, warnings=bundle.warnings)
 
 

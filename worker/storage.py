@@ -83,6 +83,9 @@ class ArtifactStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove an object (health probes only: versions are never deleted)."""
 
+    def put_missing(self, objects: Sequence[StoredObject]) -> int:
+        """Store content-addressed objects the store does not have yet; how many were put."""
+
     def url_for(self, key: str) -> str:
         """The public URL of ``key`` (a key relative to the prefix)."""
 
@@ -115,6 +118,7 @@ class S3Store:
             ),
         )
         self._pool = ThreadPoolExecutor(_UPLOAD_THREADS, thread_name_prefix="stage-upload")
+        self._present: set[str] = set()
 
     def put(self, obj: StoredObject) -> None:
         key = self.prefix + obj.key
@@ -131,6 +135,29 @@ class S3Store:
             return
         for future in [self._pool.submit(self.put, obj) for obj in objects]:
             future.result()
+
+    def exists(self, key: str) -> bool:
+        full = self.prefix + key
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=full)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageError(f"could not check s3://{self.bucket}/{full}: {exc}") from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise StorageError(f"could not check s3://{self.bucket}/{full}: {exc}") from exc
+        return True
+
+    def put_missing(self, objects: Sequence[StoredObject]) -> int:
+        # Names are content hashes: an object once stored never changes, so this process
+        # remembers what it saw and asks the store once per object.
+        unknown = [o for o in objects if o.key not in self._present]
+        missing = [o for o, there in zip(unknown, self._pool.map(lambda o: self.exists(o.key),
+                                                                 unknown), strict=True)
+                   if not there]
+        self.put_many(missing)
+        self._present.update(o.key for o in unknown)
+        return len(missing)
 
     def copy(self, source: str, target: str) -> None:
         src, dst = self.prefix + source, self.prefix + target
@@ -202,6 +229,11 @@ class LocalStore:
     def put_many(self, objects: Sequence[StoredObject]) -> None:
         for obj in objects:
             self.put(obj)
+
+    def put_missing(self, objects: Sequence[StoredObject]) -> int:
+        missing = [o for o in objects if not (self.root / o.key).is_file()]
+        self.put_many(missing)
+        return len(missing)
 
     def copy_many(self, pairs: Sequence[tuple[str, str]]) -> None:
         for source, target in pairs:

@@ -11,6 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import (
     after_setup_logger,
     after_setup_task_logger,
+    worker_init,
     worker_process_shutdown,
     worker_ready,
 )
@@ -24,6 +25,7 @@ from worker.inputs import SESSION_ID_PATTERN
 from worker.jobs import WorkerContext, record_failure, run_render
 from worker.metrics import observe_retry, serve_metrics
 from worker.reaper import start_reaper_thread
+from worker.render import bundler_from_settings
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
 
@@ -55,6 +57,18 @@ def send_render(session_id: str, version: int) -> None:
     """Queue a render by name, as worker.client does."""
     app.send_task(TASK_NAME, kwargs={"session_id": session_id, "version": version},
                   queue=settings.queue)
+
+
+@worker_init.connect
+def _build_vendor_chunks(**_: Any) -> None:
+    # Once, in the main process before the pool forks: children read the disk cache
+    # instead of each spending a second on it before their first render.
+    if settings.vendor:
+        bundler = bundler_from_settings(settings)
+        try:
+            bundler.vendor  # noqa: B018 - builds or reads the cache
+        finally:
+            bundler.close()
 
 
 @worker_ready.connect

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from stage_samples import BROKEN, DASHBOARD, HELLO, RED_PNG_B64, THROWS
 from test_pages import Page, render_and_wait
@@ -38,6 +40,10 @@ def test_dashboard_draws_icon_chart_images_and_module_classes(stack, page):
     assert line.get_attribute("d").startswith("M")
     labels = page.tab.locator("svg.recharts-surface text").all_text_contents()
     assert "Tue" in labels and set(labels) <= {"Mon", "Tue", "Wed"}
+    loaded = page.tab.evaluate(
+        "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+    react = [p for p in loaded if re.search(r"/vendor/\w+/react-\w+\.js$", p)]
+    assert len(react) == 1  # one React: recharts, lucide and the app share it
     assert page.errors == []
     assert client.sessions.read_file(session.id, "/app/logo.png").to_dict() == {
         "path": "/app/logo.png", "content": RED_PNG_B64, "encoding": "base64"}
