@@ -11,18 +11,21 @@ Redis keys (``P`` is ``STAGE_KEY_PREFIX``; docs/contract.md is the reference):
 Storage: ``apps/<sid>/versions/<appVersionSid>/`` holds a server-side copy of the render's
 folder (no rebuild), and ``apps/<sid>/channels/<channel>.json`` a pointer a static host or
 edge can follow without Redis. Redis is the source of truth: a channel's revision only
-grows, and a pointer is rewritten until it shows the newest revision, so concurrent
-promotes converge on the same answer in both stores.
+grows, and pointer writes take turns under a Redis lock, each writing what Redis says at
+that moment, so concurrent promotes leave both stores showing the same newest revision.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+import redis
 
 from worker.errors import (
     AppNotFoundError,
@@ -42,7 +45,7 @@ STATUSES = ("active", "archived")
 _AUTHOR = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _MAX_AUTHOR = 254  # the longest e-mail address SMTP allows
 _MAX_DESCRIPTION = 2000  # a paragraph, not a document
-_POINTER_ROUNDS = 10  # rewrites before a pointer gives up catching up with promotes
+_POINTER_LOCK_S = 30.0  # one pointer PUT; far longer means the writer died holding it
 
 # KEYS: app, versions, channels. ARGV: channel, appVersionSid, now.
 _PROMOTE = """
@@ -276,18 +279,29 @@ class AppStore:
         return AppVersion.from_dict(json.loads(raw))
 
     def _sync_pointer(self, sid: str, channel: str) -> None:
-        """Write the channel's pointer object until it shows what Redis says now."""
-        for _ in range(_POINTER_ROUNDS):
-            before = self._pointer_state(sid, channel)
-            if before is None:
+        """Write the channel's pointer object as Redis has it now.
+
+        Writers take turns (a Redis lock per channel) and each writes what it reads under
+        the lock, so the last write shows the newest revision: a promote that lands while
+        another writer holds the lock writes again after it.
+        """
+        lock = self.redis.lock(f"{self._keys(sid)['app']}:pointer-lock:{channel}",
+                               timeout=_POINTER_LOCK_S, blocking_timeout=_POINTER_LOCK_S)
+        with redis_errors():
+            if not lock.acquire():
+                raise StorageError(f"pointer apps/{sid}/channels/{channel}.json: another "
+                                   f"writer held it for {_POINTER_LOCK_S:g}s")
+        try:
+            state = self._pointer_state(sid, channel)
+            if state is None:
                 return
-            body = json.dumps(before, indent=2).encode("utf-8")
+            body = json.dumps(state, indent=2).encode("utf-8")
             self.store.put_many([StoredObject(f"apps/{sid}/channels/{channel}.json", body,
                                               "application/json; charset=utf-8",
                                               CACHE_REVALIDATE)])
-            if self._pointer_state(sid, channel) == before:
-                return
-        raise StorageError(f"pointer apps/{sid}/channels/{channel}.json kept changing")
+        finally:
+            with redis_errors(), contextlib.suppress(redis.exceptions.LockError):
+                lock.release()
 
     def _pointer_state(self, sid: str, channel: str) -> dict[str, Any] | None:
         current = self._channel(sid, channel)

@@ -32,8 +32,7 @@ from worker.storage import ArtifactStore, store_from_settings
 
 __all__ = ["StageClient", "SessionsAPI", "AppsAPI"]
 
-_POLL_FIRST_S = 0.01  # a warm worker renders the reference app in well under a second
-_POLL_MAX_S = 0.25
+_RECHECK_S = 1.0  # longest wait between two reads of a record, should a wake-up be lost
 
 
 class SessionsAPI:
@@ -75,22 +74,23 @@ class SessionsAPI:
 
     def wait_for_render(self, session_id: str, version: int,
                         timeout: float = 60.0) -> RenderRecord:
-        """Block until the render is ``ready`` or ``failed``.
+        """Block until the render is ``ready``, ``failed`` or ``superseded``.
 
         Raises RenderTimeoutError after ``timeout`` seconds.
         """
         deadline = time.monotonic() + timeout
-        pause = _POLL_FIRST_S
         while True:
             record = self._store.get_record(session_id, version)
             if record.terminal:
                 return record
-            if time.monotonic() >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise RenderTimeoutError(
                     f"render {version} of session {session_id} is still {record.status} "
                     f"after {timeout:g}s")
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, _POLL_MAX_S)
+            # Woken by the worker's announcement of an outcome; the cap re-reads anyway in
+            # case the announcement was missed (pub/sub keeps nothing for late listeners).
+            self._store.wait_for_outcome(session_id, version, min(remaining, _RECHECK_S))
 
     def get_render(self, session_id: str, version: int) -> RenderRecord:
         """One render record by version."""

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from bundler import Bundler
 from worker import logs
 from worker.errors import InvalidInputError, RenderNotFoundError
-from worker.metrics import observe_outcome
+from worker.metrics import observe_cache_hits, observe_outcome
 from worker.models import RenderError, RenderRecord, utc_now
-from worker.render import RenderInput, bundler_from_settings, render_snapshot
+from worker.render import RenderInput, bundler_from_settings, input_hash, render_snapshot
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
 from worker.storage import ArtifactStore, store_from_settings
@@ -69,6 +69,12 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
                  session_id, version, record.status)
         return record
 
+    if ctx.settings.coalesce and record.status == "queued" and _newer_pending(ctx, session_id,
+                                                                              record):
+        superseded = dataclasses.replace(record, status="superseded", finished_at=utc_now(),
+                                         timings_ms={"total": _ms_since(started)})
+        return _store_outcome(ctx.sessions, session_id, superseded)
+
     allowed = ctx.settings.render_max_retries + 1
     if record.attempts >= allowed:
         # Each attempt that ended without an outcome lost its worker (killed, out of memory,
@@ -96,8 +102,14 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
             timings)
 
     job = RenderInput(session_id, version, snapshot.name, snapshot.google_scopes, snapshot.files)
+    reuse = ctx.sessions.stored_input(input_hash(job, ctx.bundler)) if ctx.settings.dedupe \
+        else None
     rendered = render_snapshot(job, bundler=ctx.bundler, store=ctx.store,
-                               max_output_bytes=ctx.settings.max_output_bytes)
+                               max_output_bytes=ctx.settings.max_output_bytes, reuse=reuse)
+    observe_cache_hits(rendered.cache_hits)
+    if rendered.error is None and ctx.settings.dedupe:
+        folder = rendered.index_key.removeprefix(ctx.store.prefix).removesuffix("index.html")
+        ctx.sessions.remember_input(rendered.input_hash, folder)
     outcome = dataclasses.replace(
         building,
         status="failed" if rendered.error else "ready",
@@ -111,6 +123,21 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
         warnings=rendered.warnings,
     )
     return _store_outcome(ctx.sessions, session_id, outcome, rendered.uploaded_bytes)
+
+
+def _newer_pending(ctx: WorkerContext, session_id: str, record: RenderRecord) -> bool:
+    """A newer render of the session is waiting: building this one would be wasted.
+
+    The newer one reads the session's files when it runs, so it shows everything this
+    one would have shown, and more.
+    """
+    newest = ctx.sessions.newest_version(session_id)
+    if newest <= record.version:
+        return False
+    try:
+        return not ctx.sessions.get_record(session_id, newest).terminal
+    except RenderNotFoundError:
+        return False
 
 
 def record_failure(sessions: SessionStore, session_id: str, version: int, message: str) -> None:

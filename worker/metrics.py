@@ -19,7 +19,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from worker.models import RenderRecord
 
-__all__ = ["observe_outcome", "observe_retry", "serve_metrics", "MULTIPROC_ENV"]
+__all__ = ["observe_outcome", "observe_retry", "observe_cache_hits", "serve_metrics",
+           "MULTIPROC_ENV"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ STAGE_SECONDS = Histogram("stage_render_stage_seconds",
                           "Time spent in each render stage (gather, bundle, shell, upload, "
                           "record) and in all of them (total)", ["stage"], buckets=_BUCKETS)
 UPLOADED_BYTES = Counter("stage_uploaded_bytes", "Bytes written to the artifact store")
+CACHE_HITS = Counter("stage_cache_hits_total", "Work a render did not redo: vendor chunks "
+                     "already stored, a version reused for identical inputs", ["cache"])
 RETRIES = Counter("stage_render_retries_total", "Render attempts retried after an "
                   "infrastructure error")
 
@@ -46,6 +49,12 @@ def observe_outcome(record: RenderRecord, uploaded_bytes: int = 0) -> None:
         STAGE_SECONDS.labels(stage).observe(ms / 1000)
     if uploaded_bytes:
         UPLOADED_BYTES.inc(uploaded_bytes)
+
+
+def observe_cache_hits(hits: dict[str, int]) -> None:
+    for cache, count in hits.items():
+        if count:
+            CACHE_HITS.labels(cache).inc(count)
 
 
 def observe_retry() -> None:

@@ -26,9 +26,11 @@ __all__ = [
     "utc_now",
 ]
 
-RenderStatus = Literal["queued", "building", "ready", "failed"]
+#: superseded: a newer render of the session was pending when this one's turn came, so it
+#: was not built (terminal, like ready and failed; the live version does not move).
+RenderStatus = Literal["queued", "building", "ready", "failed", "superseded"]
 ErrorKind = Literal["build", "infrastructure"]
-TERMINAL_STATUSES = frozenset({"ready", "failed"})
+TERMINAL_STATUSES = frozenset({"ready", "failed", "superseded"})
 
 
 def utc_now() -> str:

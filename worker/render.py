@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bundler import BuildFailed, Bundler, Diagnostic, Runtime, SourceFile
+from bundler import BuildFailed, Bundle, Bundler, Diagnostic, Runtime, SourceFile
 from bundler.shell import SHELL_VERSION, render_error, render_index
+from worker.errors import StorageError
 from worker.models import RenderError, utc_now
 from worker.settings import Settings
 from worker.storage import ArtifactStore, StoredObject, cache_control_for
@@ -49,6 +50,7 @@ class Rendered:
     warnings: list[Diagnostic] = field(default_factory=list)
     error: RenderError | None = None  # set when the build failed and index.html says why
     uploaded_bytes: int = 0
+    cache_hits: dict[str, int] = field(default_factory=dict)  # "vendor", "dedupe"
 
 
 def version_prefix(session_id: str, version: int) -> str:
@@ -78,16 +80,23 @@ def bundler_from_settings(settings: Settings) -> Bundler:
 
 def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
                     max_output_bytes: int | None = None,
-                    progress: Callable[[str, float], None] | None = None) -> Rendered:
+                    progress: Callable[[str, float], None] | None = None,
+                    reuse: str | None = None) -> Rendered:
     """Build, wrap and upload one version folder.
 
-    A build error still stores a page: ``index.html`` is the error page, and the returned
-    :class:`Rendered` carries the error. Raises BundlerUnavailable or StorageError for
-    failures that are not the session's code.
+    ``reuse`` names the folder of a ready version built from the same inputs: its files
+    are copied inside the store instead of building again, and only index.html (which
+    names this version) and manifest.json are written. A build error still stores a page:
+    ``index.html`` is the error page, and the returned :class:`Rendered` carries the
+    error. Raises BundlerUnavailable or StorageError for failures not in the session's code.
     """
     timings: dict[str, float] = _Timings(progress)
     digest = input_hash(job, bundler)
     folder = version_prefix(job.session_id, job.version)
+    if reuse is not None:
+        reused = _reuse(job, reuse, folder, digest, store, bundler, timings)
+        if reused is not None:
+            return reused
     started = time.perf_counter()
     try:
         bundle = bundler.build(job.files)
@@ -101,42 +110,85 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
     timings["bundle"] = _ms_since(started)
 
     started = time.perf_counter()
-    html = render_index(bundle, session_id=job.session_id, version=job.version, name=job.name,
-                        google_scopes=job.google_scopes, root_url="../" * folder.count("/"))
+    page = {"entry": bundle.entry, "scripts": bundle.scripts, "styles": bundle.styles,
+            "overlay": bundle.overlay, "vendor": bundle.vendor_scripts,
+            "favicon": bundle.favicon,
+            "routes": [{"route": r.route, "source": r.source, "path": r.path}
+                       for r in bundle.routes],
+            "warnings": [w.to_dict() for w in bundle.warnings]}
     assets = [StoredObject(folder + a.path, a.content, a.content_type, cache_control_for(a.kind))
               for a in bundle.artifacts]
-    kinds: dict[str, str] = {folder + a.path: a.kind for a in bundle.artifacts}
-    index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8",
-                         cache_control_for("html"))
-    kinds[index.key] = "html"
-    manifest = {
-        **_manifest_header(job, digest, bundler, "ready"),
-        "entry": bundle.entry,
-        "scripts": bundle.scripts,
-        "styles": bundle.styles,
-        "overlay": bundle.overlay,
-        "vendor": bundle.vendor_scripts,  # relative to the store root, shared by versions
-        "routes": [{"route": r.route, "source": r.source, "path": r.path} for r in bundle.routes],
-        "files": [
-            {"path": obj.key[len(folder):], "kind": kinds[obj.key], "size": len(obj.body),
-             "sha256": hashlib.sha256(obj.body).hexdigest(), "contentType": obj.content_type}
-            for obj in [*assets, index]
-        ],
-    }
-    manifest_obj = _manifest_object(folder, manifest, cache_control_for("html"))
+    files = [_file_entry(o.key[len(folder):], a.kind, o.body, o.content_type)
+             for o, a in zip(assets, bundle.artifacts, strict=True)]
+    index, manifest = _page_objects(job, page, files, folder, digest, bundler)
     timings["shell"] = _ms_since(started)
 
     started = time.perf_counter()
     vendor = [StoredObject(a.path, a.content, a.content_type, cache_control_for(a.kind))
               for a in bundle.vendor]
-    uploaded_vendor = store.put_missing(vendor)
+    vendor_missing = store.put_missing(vendor)
     store.put_many(assets)
     store.put_many([index])
-    store.put_many([manifest_obj])
+    store.put_many([manifest])
     timings["upload"] = _ms_since(started)
-    uploaded = sum(len(o.body) for o in [*assets, index, manifest_obj])
-    uploaded += sum(len(o.body) for o in vendor) if uploaded_vendor else 0
-    return _rendered(store, index.key, digest, timings, uploaded, warnings=bundle.warnings)
+    uploaded = sum(len(o.body) for o in [*assets, index, manifest])
+    uploaded += sum(len(o.body) for o in vendor) if vendor_missing else 0
+    return _rendered(store, index.key, digest, timings, uploaded, warnings=bundle.warnings,
+                     cache_hits={"vendor": len(vendor) - vendor_missing})
+
+
+def _reuse(job: RenderInput, source: str, folder: str, digest: str, store: ArtifactStore,
+           bundler: Bundler, timings: dict[str, float]) -> Rendered | None:
+    """The version folder copied from ``source`` (same inputs), or None if it is unusable."""
+    started = time.perf_counter()
+    try:
+        old = json.loads(store.get(source + "manifest.json"))
+        page = old["page"]
+    except (StorageError, ValueError, KeyError):
+        return None  # built before manifests carried the page, or gone: build instead
+    files = [f for f in old["files"] if f["path"] != "index.html"]
+    timings["bundle"] = 0.0
+    index, manifest = _page_objects(job, page, files, folder, digest, bundler,
+                                    reused_from=source)
+    timings["shell"] = _ms_since(started)
+    started = time.perf_counter()
+    store.copy_many([(source + f["path"], folder + f["path"]) for f in files])
+    store.put_many([index])
+    store.put_many([manifest])
+    timings["upload"] = _ms_since(started)
+    warnings = [Diagnostic.from_dict(w) for w in page.get("warnings", [])]
+    return _rendered(store, index.key, digest, timings, len(index.body) + len(manifest.body),
+                     warnings=warnings, cache_hits={"dedupe": 1})
+
+
+def _page_objects(job: RenderInput, page: dict[str, Any], files: list[dict[str, Any]],
+                  folder: str, digest: str, bundler: Bundler,
+                  reused_from: str | None = None) -> tuple[StoredObject, StoredObject]:
+    """index.html for this version, and the manifest listing it beside ``files``."""
+    shell = Bundle(scripts=page["scripts"], styles=page["styles"], artifacts=[],
+                   overlay=page.get("overlay"), vendor_scripts=page.get("vendor", []),
+                   favicon=page.get("favicon"))
+    html = render_index(shell, session_id=job.session_id, version=job.version, name=job.name,
+                        google_scopes=job.google_scopes, root_url="../" * folder.count("/"))
+    index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8",
+                         cache_control_for("html"))
+    summary: dict[str, Any] = {k: page[k] for k in _PAGE_SUMMARY if k in page}
+    manifest: dict[str, Any] = {
+        **_manifest_header(job, digest, bundler, "ready"),
+        **summary,
+        "page": page,
+        "reusedFrom": reused_from,
+        "files": [*files, _file_entry("index.html", "html", html, index.content_type)],
+    }
+    return index, _manifest_object(folder, manifest, cache_control_for("html"))
+
+
+_PAGE_SUMMARY: tuple[str, ...] = ("entry", "scripts", "styles", "overlay", "vendor", "routes")
+
+
+def _file_entry(path: str, kind: str, body: bytes, content_type: str) -> dict[str, Any]:
+    return {"path": path, "kind": kind, "size": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(), "contentType": content_type}
 
 
 def _store_error_page(job: RenderInput, exc: BuildFailed, digest: str, folder: str,
@@ -200,12 +252,13 @@ def _manifest_object(folder: str, manifest: dict[str, Any], cache: str) -> Store
 
 def _rendered(store: ArtifactStore, index_key: str, digest: str, timings: dict[str, float],
               uploaded_bytes: int, warnings: list[Diagnostic] | None = None,
-              error: RenderError | None = None) -> Rendered:
+              error: RenderError | None = None,
+              cache_hits: dict[str, int] | None = None) -> Rendered:
     local = store.local_path(index_key)
     return Rendered(index_key=store.prefix + index_key, url=store.url_for(index_key),
                     index_path=str(local) if local else None, input_hash=digest,
                     timings_ms=dict(timings), warnings=warnings or [], error=error,
-                    uploaded_bytes=uploaded_bytes)
+                    uploaded_bytes=uploaded_bytes, cache_hits=cache_hits or {})
 
 
 def _ms_since(started: float) -> float:

@@ -9,7 +9,9 @@ session's keys in one Redis Cluster slot). docs/contract.md is the reference.
     P session:{id}:version    string version counter; INCR assigns render versions
     P session:{id}:renders    hash   version → render record (JSON, RenderRecord.to_dict())
     P session:{id}:live       string the newest ready version
+    P session:{id}:events     pub/sub channel: a version number each time a render ends
     P building                zset   "<id>:<version>" of renders in building → start time (epoch s)
+    P inputs                  hash   input hash → folder of a ready version built from it
 
 Every multi-key change is one Lua script, so a reader never sees half of it.
 """
@@ -82,17 +84,21 @@ local version = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[3], version, ARGV[1] .. version .. ARGV[2])
 return version
 """
-# KEYS: renders, live. ARGV: version, new record JSON, new status.
-# A terminal record never changes again; live only moves forward, to a newer ready version.
+# KEYS: renders, live, events. ARGV: version, new record JSON, new status.
+# A terminal record never changes again; live only moves forward, to a newer ready version;
+# an outcome is announced on the session's events channel (wait_for_render listens).
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return -1 end
 local status = cjson.decode(current)['status']
-if status == 'ready' or status == 'failed' then return 0 end
+if status == 'ready' or status == 'failed' or status == 'superseded' then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] == 'ready' then
   local live = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tonumber(ARGV[1]) > live then redis.call('SET', KEYS[2], ARGV[1]) end
+end
+if ARGV[3] == 'ready' or ARGV[3] == 'failed' or ARGV[3] == 'superseded' then
+  redis.call('PUBLISH', KEYS[3], ARGV[1])
 end
 return 1
 """
@@ -127,12 +133,13 @@ class SessionKeys:
     version: str
     renders: str
     live: str
+    events: str
 
     @classmethod
     def of(cls, prefix: str, session_id: str) -> SessionKeys:
         base = f"{prefix}session:{{{session_id}}}"
         return cls(base, f"{base}:files", f"{base}:binary", f"{base}:version",
-                   f"{base}:renders", f"{base}:live")
+                   f"{base}:renders", f"{base}:live", f"{base}:events")
 
 
 @dataclass(frozen=True)
@@ -277,7 +284,7 @@ class SessionStore:
         keys = self.keys(session_id)
         with redis_errors():
             applied = int(self._transition(
-                keys=[keys.renders, keys.live],
+                keys=[keys.renders, keys.live, keys.events],
                 args=[record.version, json.dumps(record.to_dict()), record.status]))
         if applied == -1:
             raise RenderNotFoundError(
@@ -315,6 +322,38 @@ class SessionStore:
     def forget_building(self, session_id: str, version: int) -> None:
         with redis_errors():
             self.redis.zrem(self.building_key, f"{session_id}:{version}")
+
+    def newest_version(self, session_id: str) -> int:
+        """The highest version requested so far (0 before the first render)."""
+        with redis_errors():
+            raw = self.redis.get(self.keys(session_id).version)
+        return int(raw) if raw is not None else 0
+
+    def wait_for_outcome(self, session_id: str, version: int, timeout_s: float) -> None:
+        """Block until a render of the session ends or ``timeout_s`` passes (callers re-read)."""
+        with redis_errors():
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.keys(session_id).events)
+                if self.get_record(session_id, version).terminal:
+                    return  # ended before we listened
+                pubsub.get_message(timeout=timeout_s)
+            finally:
+                pubsub.close()
+
+    @property
+    def inputs_key(self) -> str:
+        return f"{self.settings.key_prefix}inputs"
+
+    def stored_input(self, input_hash: str) -> str | None:
+        """The folder of a ready version built from these exact inputs, if one exists."""
+        with redis_errors():
+            raw = self.redis.hget(self.inputs_key, input_hash)
+        return raw.decode("utf-8") if raw is not None else None
+
+    def remember_input(self, input_hash: str, folder: str) -> None:
+        with redis_errors():
+            self.redis.hsetnx(self.inputs_key, input_hash, folder)
 
     def live_version(self, session_id: str) -> int | None:
         keys = self.keys(session_id)

@@ -92,6 +92,8 @@ class Settings:
                                            metadata=_env("SOFT_SHUTDOWN_TIMEOUT_S"))
     metrics_port: int = field(default=0, metadata=_env("METRICS_PORT"))  # 0: no metrics
     vendor: bool = field(default=True, metadata=_env("VENDOR"))
+    coalesce: bool = field(default=True, metadata=_env("COALESCE"))  # may supersede old ones
+    dedupe: bool = field(default=True, metadata=_env("DEDUPE"))  # reuse identical inputs
     vendor_cache_dir: Path = field(default=Path(DEFAULT_VENDOR_CACHE_DIR),
                                    metadata=_env("VENDOR_CACHE_DIR"))
     log_format: str = field(default="text", metadata=_env("LOG_FORMAT"))
