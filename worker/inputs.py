@@ -193,8 +193,11 @@ def validate_scopes(scopes: Any, settings: Settings) -> list[str]:
         if any(c.isspace() or unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in scope):
             raise InvalidInputError(f'googleScopes: "{shown}" contains whitespace or control '
                                     "characters")
-        parts = urlsplit(scope)
-        if parts.scheme != "https" or not parts.hostname:
+        try:
+            parts = urlsplit(scope)
+        except ValueError:  # "https://[" and friends: not a URL at all
+            parts = None
+        if parts is None or parts.scheme != "https" or not parts.hostname:
             raise InvalidInputError(f'googleScopes: "{shown}" is not an https:// URL')
     return list(unique)
 

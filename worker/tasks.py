@@ -96,13 +96,17 @@ def backoff_s(retries: int, settings: Settings) -> float:
 
 
 @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)
-def render(self: Task, session_id: Any = None, version: Any = None, **extra: Any) -> None:
+def render(self: Task, session_id: Any = None, version: Any = None, *args: Any,
+           **extra: Any) -> None:
     """Render ``version`` of ``session_id``. The version was assigned by ``render()``."""
-    if (extra or not isinstance(session_id, str) or not SESSION_ID_PATTERN.fullmatch(session_id)
+    if (args or extra or not isinstance(session_id, str)
+            or not SESSION_ID_PATTERN.fullmatch(session_id)
             or not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        # Extra positional arguments too: a TypeError would only reach Celery's own log.
+        unexpected = sorted(extra) + ([f"{len(args)} more positional"] if args else [])
         log.error("render rejected: malformed message session_id=%r version=%r extra=%r "
                   "(expected kwargs session_id: str, version: int >= 1)",
-                  session_id, version, sorted(extra))
+                  session_id, version, unexpected)
         return
     ctx = context()
     logs.task_id.set(self.request.id)
