@@ -166,6 +166,12 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text("utf-8", "replace")
 
+    def wait_logged(self, line: str, timeout: float = 10) -> str:
+        """The log once it holds ``line``: a render's outcome line is written just after its
+        record changes, so a test that saw the record must still wait for the line."""
+        wait_for(lambda: line in self.log, timeout, f"{line!r} in the worker log")
+        return self.log
+
     def wait_ready(self, timeout: float = 60) -> None:
         def ready() -> bool:
             if self.proc.poll() is not None:

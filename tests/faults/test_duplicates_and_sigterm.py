@@ -152,10 +152,10 @@ def test_sigterm_lets_the_in_flight_render_finish(namespace, start_worker, slow_
     assert store.live_version(session_id) == later
     assert store.redis.zcard(store.building_key) == 0
     assert_published(record)
-    log = worker.log
+    log = worker.log  # the worker has exited: its log is complete
     assert "Warm shutdown" in log
     assert log.index("Warm shutdown") < log.index(f"version={version} outcome=ready")
-    assert f"version={later} outcome=ready" in successor.log
+    successor.wait_logged(f"version={later} outcome=ready")
 
 
 def test_sigquit_requeues_a_render_longer_than_the_soft_shutdown(namespace, start_worker,
@@ -173,7 +173,7 @@ def test_sigquit_requeues_a_render_longer_than_the_soft_shutdown(namespace, star
         successor = start_worker(namespace, **NO_REAPER)
         record = client.sessions.wait_for_render(session_id, version, timeout=40)
     assert record.status == "ready" and record.attempts == 2
-    assert f"version={version} outcome=ready" in successor.log
+    successor.wait_logged(f"version={version} outcome=ready")
     assert f"version={version} outcome=ready" not in worker.log
 
 

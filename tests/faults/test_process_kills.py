@@ -92,7 +92,7 @@ def test_killed_pool_child_render_completes_once(namespace, start_worker, slow_e
     assert child not in children(worker.proc.pid)
     assert_one_ready_record(store, session.id, version)
     assert_published(record)
-    log = worker.log
+    log = worker.wait_logged(f"render session={session.id} version={version} outcome=ready")
     assert "WorkerLostError" in log and "signal 9 (SIGKILL)" in log
     assert log.count(f"render session={session.id} version={version} outcome=ready") == 1
 
@@ -128,7 +128,7 @@ def test_killed_worker_render_is_redelivered_to_another_worker(namespace, start_
     assert_one_ready_record(store, session.id, version)
     assert_published(record)
     assert f"render session={session.id} version={version} outcome=ready" not in first.log
-    assert f"render session={session.id} version={version} outcome=ready" in second.log
+    second.wait_logged(f"render session={session.id} version={version} outcome=ready")
 
 
 def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_worker, store,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from services import free_port, wait_for
@@ -52,7 +53,12 @@ def test_metrics_and_json_logs_from_a_running_worker(namespace, start_worker):
     assert samples["stage_uploaded_bytes_total"] > 100_000  # React alone is 190 kB
     assert samples[f'stage_queue_depth{{queue="{queue}"}}'] == 0.0
 
-    lines = [json.loads(line) for line in worker.log.splitlines() if line.startswith("{")]
+    def json_lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in worker.log.splitlines() if line.startswith("{")]
+    # The outcome line follows the stored record: wait for both.
+    wait_for(lambda: sum(e.get("event") == "render" for e in json_lines()) == 2, 10,
+             "two render lines")
+    lines = json_lines()
     renders = [entry for entry in lines if entry.get("event") == "render"]
     assert [(r["session"], r["version"], r["status"], r["errorKind"]) for r in renders] == [
         (session.id, 1, "ready", None), (session.id, 2, "failed", "build")]
