@@ -140,9 +140,11 @@ class Bundle:
     entry: str = ""  # the session file the page starts from
     routes: list[Route] = field(default_factory=list)
     favicon: str | None = None  # a /public/ icon, relative to the version folder
-    overlay: str | None = None  # the runtime error overlay script, loaded before ``scripts``
+    #: The runtime error overlay script, loaded first; relative to the store root.
+    overlay: str | None = None
     #: Vendor chunks the page loads before ``scripts``, relative to the store root (shared
-    #: by every version: they are not in ``artifacts``), and the chunks themselves.
+    #: by every version: they are not in ``artifacts``), and the files to upload there
+    #: when the store lacks them (the chunks and the overlay).
     vendor_scripts: list[str] = field(default_factory=list)
     vendor: list[Artifact] = field(default_factory=list)
 

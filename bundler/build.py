@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from bundler.runtime import Runtime
 from bundler.shell import TEMPLATES_DIR
 from bundler.tsconfig import read_aliases
 from bundler.vendor import VENDOR_NAMESPACE, VendorSet, load_or_build_vendor
+from bundler.workspace import Workspace
 
 __all__ = ["Bundler", "DEFAULT_BUILD_TIMEOUT_S", "api_routes"]
 
@@ -117,14 +118,21 @@ class Bundler:
     def __init__(self, runtime: Runtime | None = None,
                  timeout_s: float = DEFAULT_BUILD_TIMEOUT_S,
                  templates_dir: Path = TEMPLATES_DIR,
-                 vendor_cache: Path | None = None) -> None:
-        """``vendor_cache`` turns on vendor chunks (see bundler.vendor), cached there."""
+                 vendor_cache: Path | None = None, work_dir: Path | None = None) -> None:
+        """``vendor_cache`` turns on vendor chunks (see bundler.vendor), cached there.
+
+        ``work_dir`` is where the build folder goes (default: tmpfs, else the temp folder).
+        """
         self.runtime = runtime or Runtime()
         self.timeout_s = timeout_s
         self.templates_dir = templates_dir
         self.vendor_cache = vendor_cache
+        self.work_dir = work_dir
         self.service = EsbuildService(self.runtime.binary, self.runtime.esbuild_version)
         self._vendor: VendorSet | None = None
+        self._workspace: Workspace | None = None
+        self._shims: dict[str, Path] = {}  # vendored specifier → its shim, in the workspace
+        self._lock = threading.Lock()  # one build at a time: they share the workspace
 
     @property
     def vendor(self) -> VendorSet | None:
@@ -142,6 +150,9 @@ class Bundler:
 
     def close(self) -> None:
         self.service.close()
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
 
     def build(self, files: Sequence[SourceFile]) -> Bundle:
         """Bundle ``files`` for the browser (and /api/ routes for the server).
@@ -153,10 +164,15 @@ class Bundler:
         public, errors = public_artifacts(files)
         routes = api_routes(list(sources))
         errors += _duplicate_routes(routes)
-        with tempfile.TemporaryDirectory(prefix="stage-build-") as tmp:
-            root = Path(tmp).resolve()
-            _write_tree(root, files)
-            paths = PathMap(root, self.runtime.node_modules, entry)
+        with self._lock:
+            if self._workspace is None:
+                self._workspace = Workspace(self.work_dir)
+            self._workspace.sync(files)
+            vendor = self.vendor
+            if vendor is not None and not self._shims:
+                self._shims = vendor.write_shims(self._shim_folder)
+            root = self._workspace.tree
+            paths = PathMap(root, self.runtime.node_modules, entry, self._shim_folder)
             browser = self._esbuild(root, entry, sources, "browser")
             errors += browser.errors
             warnings = browser.warnings
@@ -181,22 +197,26 @@ class Bundler:
                 artifacts += server_artifacts(server.outputs, out_root)
             overlay = overlay_artifact(self.templates_dir / "overlay.js")
             public_names = {a.path for a in public}
-            vendor = self.vendor
             vendor_scripts = vendor.scripts_for(browser.vendored) if vendor else []
             chunks = {vendor.folder + c.file: c for c in vendor.chunks.values()} if vendor else {}
             return Bundle(
                 vendor_scripts=vendor_scripts,
-                vendor=[Artifact(path, chunks[path].content, content_type_for(path), "vendor")
-                        for path in vendor_scripts],
+                vendor=[overlay, *(Artifact(path, chunks[path].content, content_type_for(path),
+                                            "vendor") for path in vendor_scripts)],
                 scripts=scripts,
                 styles=styles,
-                artifacts=sorted([overlay, *artifacts, *public], key=lambda a: a.path),
+                artifacts=sorted([*artifacts, *public], key=lambda a: a.path),
                 warnings=warnings,
                 entry=entry.path,
                 routes=routes,
                 overlay=overlay.path,
                 favicon=next((name for name in FAVICONS if name in public_names), None),
             )
+
+    @property
+    def _shim_folder(self) -> Path:
+        assert self._workspace is not None, "the workspace exists once a build started"
+        return self._workspace.root / "vendor-shims"
 
     def _esbuild(self, root: Path, entry: Entry, sources: Mapping[str, SourceFile],
                  target: Target, routes: Sequence[Route] = (), analyze: bool = False
@@ -225,12 +245,14 @@ class Bundler:
                 "onLoad": [{"id": 1, "filter": ".*", "namespace": VENDOR_NAMESPACE}],
             }],
         }
+        if target == "browser":
+            request["flags"] += [f"--alias:{spec}={shim}" for spec, shim in self._shims.items()]
         if target == "server":
             request["flags"] = [*_SERVER_FLAGS, f"--outdir={root / _OUT_DIR / 'server'}",
                                 f"--outbase={root}"]
             request["entries"] = [["", str(root) + r.source] for r in routes]
         else:
-            request["flags"] = [*_BROWSER_FLAGS, f"--outdir={root / _OUT_DIR}"]
+            request["flags"] = [*request["flags"], *_BROWSER_FLAGS, f"--outdir={root / _OUT_DIR}"]
             if entry.mount_source is None:
                 request["entries"] = [["", str(root) + entry.path]]
             else:
@@ -238,15 +260,22 @@ class Bundler:
                 request["stdinContents"] = entry.mount_source.encode("utf-8")
                 request["stdinResolveDir"] = str(root) + posixpath.dirname(entry.path)
         response = self.service.build(request, rules.handle, self.timeout_s)
-        paths = PathMap(root, self.runtime.node_modules, entry)
+        paths = PathMap(root, self.runtime.node_modules, entry, self._shim_folder)
 
         def convert(severity: Severity) -> list[Diagnostic]:
             key = "errors" if severity == "error" else "warnings"
             return [paths.diagnostic(m, severity, sources) for m in response.get(key, [])]
 
         metafile = json.loads(response["metafile"]) if response.get("metafile") else {}
+        vendored = set(rules.vendored)  # asked about (analysis builds)
+        if self.vendor is not None:  # or reached through --alias
+            for name in metafile.get("inputs", {}):
+                specifier = paths.vendor_specifier(str(root / name))
+                package = self.vendor.package_of(specifier) if specifier else None
+                if package is not None:
+                    vendored.add(package)
         return _Result(convert("error"), convert("warning"), metafile,
-                       response.get("outputFiles") or [], rules.parents, rules.vendored)
+                       response.get("outputFiles") or [], rules.parents, vendored)
 
     def _parents_for_chains(self, root: Path, entry: Entry,
                             sources: Mapping[str, SourceFile], paths: PathMap) -> dict[str, str]:
@@ -271,19 +300,6 @@ class _Result:
         self.warnings = warnings
         self.metafile = metafile
         self.outputs = outputs
-
-
-def _write_tree(root: Path, files: Sequence[SourceFile]) -> None:
-    for file in files:
-        if not file.path.startswith("/") or posixpath.normpath(file.path) != file.path:
-            raise ValueError(f"{file.path!r}: the bundler takes normalised absolute paths")
-        target = root / file.path.lstrip("/")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(file.content)
-        except (NotADirectoryError, IsADirectoryError, FileExistsError):
-            message = f"{file.path}: a session path cannot be both a file and a folder"
-            raise BuildFailed(message, [Diagnostic(file.path, 0, 0, message, "")]) from None
 
 
 def _check_inputs(metafile: Mapping[str, Any], paths: PathMap, *, browser: bool) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bundler.artifacts import Diagnostic, Severity, SourceFile
 from bundler.entry import GENERATED_ENTRY_NAME, Entry
+from bundler.vendor import VENDOR_NAMESPACE
 
 __all__ = ["PathMap", "outside_diagnostic", "import_parents", "with_chain"]
 
@@ -26,10 +27,29 @@ _RESOLUTION = re.compile(r'^(?:cannot import|Could not resolve) "([^"]+)"')
 class PathMap:
     """Translates esbuild's file names (relative to the build root) to paths as pushed."""
 
-    def __init__(self, root: Path, node_modules: Path, entry: Entry) -> None:
+    def __init__(self, root: Path, node_modules: Path, entry: Entry,
+                 vendor_shims: Path | None = None) -> None:
         self.root = root
         self.node_modules = node_modules
         self.entry = entry
+        self.vendor_shims = vendor_shims
+
+    def vendor_specifier(self, absolute: str) -> str | None:
+        """``<shims>/react/jsx-runtime.js`` → ``react/jsx-runtime``; None for other files."""
+        if self.vendor_shims is None:
+            return None
+        absolute = os.path.normpath(absolute)
+        prefix = str(self.vendor_shims) + os.sep
+        if not absolute.startswith(prefix) or not absolute.endswith(".js"):
+            return None
+        return absolute[len(prefix):-len(".js")].replace(os.sep, "/")
+
+    def named(self, absolute: str) -> str | None:
+        """A build input as users see it: a session path, a package file or a vendor shim."""
+        shim = self.vendor_specifier(absolute)
+        if shim is not None:
+            return f"{VENDOR_NAMESPACE}:{shim}"
+        return self.session_path(absolute) or self.package_path(absolute)
 
     def session_path(self, absolute: str) -> str | None:
         """``<root>/app/App.tsx`` → ``/app/App.tsx``; None outside the session tree."""
@@ -46,8 +66,7 @@ class PathMap:
     def display(self, esbuild_file: str) -> str:
         if not esbuild_file or posixpath.basename(esbuild_file) == GENERATED_ENTRY_NAME:
             return posixpath.basename(esbuild_file)
-        absolute = os.path.join(self.root, esbuild_file)
-        return self.session_path(absolute) or self.package_path(absolute) or esbuild_file
+        return self.named(os.path.join(self.root, esbuild_file)) or esbuild_file
 
     def outside(self, esbuild_file: str) -> bool:
         """True for a file esbuild read from neither the session nor the runtime."""
@@ -55,8 +74,7 @@ class PathMap:
             return False
         if esbuild_file.startswith(("data:", "<")):
             return False
-        absolute = os.path.join(self.root, esbuild_file)
-        return self.session_path(absolute) is None and self.package_path(absolute) is None
+        return self.named(os.path.join(self.root, esbuild_file)) is None
 
     def diagnostic(self, message: Mapping[str, Any], severity: Severity,
                    sources: Mapping[str, SourceFile]) -> Diagnostic:

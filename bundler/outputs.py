@@ -78,10 +78,12 @@ def server_artifacts(outputs: Sequence[Mapping[str, Any]], out_root: Path) -> li
 
 
 def overlay_artifact(source: Path) -> Artifact:
-    """The runtime error overlay, content-addressed like every other asset."""
+    """The runtime error overlay: the same for every page, so it lives beside the vendor
+    chunks (its path is relative to the store root) and is uploaded once, not per version."""
     content = source.read_bytes()
     digest = hashlib.sha256(content).hexdigest()[:10]
-    return Artifact(f"assets/overlay-{digest}.js", content, content_type_for(".js"), "overlay")
+    return Artifact(f"vendor/stage/overlay-{digest}.js", content, content_type_for(".js"),
+                    "overlay")
 
 
 def _relative(path: Path, out_root: Path) -> str:
@@ -116,6 +118,6 @@ def _rewrite_sources(content: bytes, map_dir: Path, paths: PathMap) -> bytes:
             renamed.append(GENERATED_ENTRY_NAME)
             continue
         absolute = os.path.join(map_dir, source)
-        renamed.append(paths.session_path(absolute) or paths.package_path(absolute) or source)
+        renamed.append(paths.named(absolute) or source)
     source_map["sources"] = renamed
     return json.dumps(source_map, separators=(",", ":")).encode("utf-8")

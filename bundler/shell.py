@@ -29,7 +29,7 @@ __all__ = ["render_index", "render_error", "csp_hash", "content_security_policy"
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 #: Part of every render's input hash: bump it when the shell's output changes.
-SHELL_VERSION = "3"
+SHELL_VERSION = "4"  # 4: the overlay moved beside the vendor chunks
 #: Shown when a session has no name; a page without a title reads as broken in a tab.
 DEFAULT_TITLE = "Stage preview"
 
@@ -67,7 +67,7 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
     """The version's ``index.html``: title, styles, runtime config and scripts.
 
     ``root_url`` leads from the version folder to the store root, where the vendor
-    chunks are (``../../../../`` for ``sessions/<id>/renders/<v>/``).
+    chunks and the overlay are (``../../../../`` for ``sessions/<id>/renders/<v>/``).
     """
     config: dict[str, Any] = {
         "sessionId": session_id,
@@ -78,7 +78,7 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
     html = _environment(templates_dir).get_template("index.html.j2").render(
         title=name.strip() or DEFAULT_TITLE,
         styles=bundle.styles,
-        scripts=[*([bundle.overlay] if bundle.overlay else []),
+        scripts=[*([root_url + bundle.overlay] if bundle.overlay else []),
                  *(root_url + path for path in bundle.vendor_scripts), *bundle.scripts],
         config_script=Markup(config_script),
         csp=content_security_policy(f"'self' {csp_hash(config_script)}", "'self'"),

@@ -33,7 +33,7 @@ from bundler.errors import BundlerCrashed
 from bundler.esbuild import EsbuildService
 from bundler.runtime import Runtime, package_name
 
-__all__ = ["VendorChunk", "VendorSet", "load_or_build_vendor", "shim_source", "REGISTRY",
+__all__ = ["ALIASED_PACKAGES", "VendorChunk", "VendorSet", "load_or_build_vendor", "shim_source", "REGISTRY",
            "VENDOR_NAMESPACE"]
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,12 @@ _SUBPATHS: Mapping[str, tuple[str, ...]] = {
     "react": ("jsx-runtime", "jsx-dev-runtime", "compiler-runtime"),
     "react-dom": ("client",),
 }
+#: Packages nearly every module imports (JSX alone imports react/jsx-runtime), resolved by
+#: esbuild's ``--alias`` to shim files rather than through a plugin callback per import.
+#: esbuild's alias also takes ``pkg/anything``, so a page may import only the specifiers
+#: their chunks register; every other package keeps the callback, and its subpaths
+#: (``date-fns/addDays``) are bundled.
+ALIASED_PACKAGES = ("react", "react-dom")
 _FLAGS = [
     "--bundle", "--minify", "--format=iife", "--platform=browser", "--target=es2020",
     "--charset=utf8", "--log-level=silent", "--log-limit=0", "--metafile",
@@ -85,6 +91,26 @@ class VendorSet:
         package = package_name(specifier)
         chunk = self.chunks.get(package)
         return package if chunk is not None and specifier in chunk.specifiers else None
+
+    @property
+    def aliased_specifiers(self) -> list[str]:
+        """The specifiers of :data:`ALIASED_PACKAGES` (``react``, ``react/jsx-runtime``, …)."""
+        return sorted(s for package, chunk in self.chunks.items()
+                      if package in ALIASED_PACKAGES for s in chunk.specifiers)
+
+    def write_shims(self, folder: Path) -> dict[str, Path]:
+        """A shim file per aliased specifier under ``folder``, for esbuild's ``--alias``.
+
+        esbuild resolves an aliased specifier itself, from session code and package code
+        alike, so a build asks no plugin about it.
+        """
+        shims = {}
+        for specifier in self.aliased_specifiers:
+            path = folder / f"{specifier}.js"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(shim_source(specifier), "utf-8")
+            shims[specifier] = path
+        return shims
 
     def scripts_for(self, packages: Iterable[str]) -> list[str]:
         """Chunk paths (relative to the store root) for ``packages``, dependencies first."""
