@@ -2,8 +2,8 @@
 
 No Redis here: the Celery task and the embedded ``stage-render render`` both call
 :func:`render_snapshot`. Upload order is what makes a version safe to read while it is
-being written: assets first, then ``index.html``, then ``manifest.json``. A version whose
-build failed gets an error page as its ``index.html`` and is never cached.
+being written: assets first, then ``index.html`` and ``manifest.json`` together. A version
+whose build failed gets an error page as its ``index.html`` and is never cached.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def bundler_from_settings(settings: Settings) -> Bundler:
     """The bundler a worker process (or ``stage-render render``) uses."""
     binary = Path(settings.esbuild_binary) if settings.esbuild_binary else None
     return Bundler(Runtime(binary_override=binary), timeout_s=settings.build_timeout_s,
-                   vendor_cache=settings.vendor_cache_dir if settings.vendor else None)
+                   vendor_cache=settings.vendor_cache_dir if settings.vendor else None,
+                   work_dir=Path(settings.build_dir) if settings.build_dir else None)
 
 
 def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
@@ -126,10 +127,11 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
     started = time.perf_counter()
     vendor = [StoredObject(a.path, a.content, a.content_type, cache_control_for(a.kind))
               for a in bundle.vendor]
+    # Two waves: what the page loads, then the two files that name it. A store that
+    # has the shared files already (the usual case) is not asked about them again.
     vendor_missing = store.put_missing(vendor)
     store.put_many(assets)
-    store.put_many([index])
-    store.put_many([manifest])
+    store.put_many([index, manifest])
     timings["upload"] = _ms_since(started)
     uploaded = sum(len(o.body) for o in [*assets, index, manifest])
     uploaded += sum(len(o.body) for o in vendor) if vendor_missing else 0
@@ -153,8 +155,7 @@ def _reuse(job: RenderInput, source: str, folder: str, digest: str, store: Artif
     timings["shell"] = _ms_since(started)
     started = time.perf_counter()
     store.copy_many([(source + f["path"], folder + f["path"]) for f in files])
-    store.put_many([index])
-    store.put_many([manifest])
+    store.put_many([index, manifest])
     timings["upload"] = _ms_since(started)
     warnings = [Diagnostic.from_dict(w) for w in page.get("warnings", [])]
     return _rendered(store, index.key, digest, timings, len(index.body) + len(manifest.body),
@@ -211,8 +212,7 @@ def _store_error_page(job: RenderInput, exc: BuildFailed, digest: str, folder: s
     timings["shell"] = _ms_since(started)
     started = time.perf_counter()
     manifest_obj = _manifest_object(folder, manifest, cache_control_for("html", failed=True))
-    store.put_many([index])
-    store.put_many([manifest_obj])
+    store.put_many([index, manifest_obj])
     timings["upload"] = _ms_since(started)
     return _rendered(store, index.key, digest, timings, len(html) + len(manifest_obj.body),
                      error=RenderError("build", exc.message, exc.diagnostics))
