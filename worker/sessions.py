@@ -331,13 +331,19 @@ class SessionStore:
 
     def wait_for_outcome(self, session_id: str, version: int, timeout_s: float) -> None:
         """Block until a render of the session ends or ``timeout_s`` passes (callers re-read)."""
+        deadline = time.monotonic() + timeout_s
         with redis_errors():
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(self.keys(session_id).events)
                 if self.get_record(session_id, version).terminal:
                     return  # ended before we listened
-                pubsub.get_message(timeout=timeout_s)
+                # get_message returns None at once for the (ignored) subscribe confirmation
+                # and for other versions' outcomes: keep listening until ours or the time.
+                while (remaining := deadline - time.monotonic()) > 0:
+                    message = pubsub.get_message(timeout=remaining)
+                    if message is not None and message.get("data") == str(version).encode():
+                        return
             finally:
                 pubsub.close()
 

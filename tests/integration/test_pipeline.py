@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 import urllib.request
 
 import pytest
 from stage_samples import BROKEN, BROKEN_COLUMN, BROKEN_LINE, HELLO, SHIFTCAL
 
-from worker.errors import InvalidInputError, SessionNotFoundError
+from worker.errors import InvalidInputError, RenderTimeoutError, SessionNotFoundError
+from worker.models import RenderRecord
+from worker.sessions import SessionStore
 
 pytestmark = pytest.mark.integration
 
@@ -192,3 +196,40 @@ def test_same_message_twice_leaves_one_unchanged_record(stack):
     client.sessions.wait_for_render(session.id, second_ticket.version)
     assert client.sessions.get_render(session.id, 1) == first
     assert f"session={session.id} version=1 outcome=already-ready" in worker.log
+
+
+def test_waiting_listens_instead_of_polling_and_wakes_on_its_own_outcome(namespace, monkeypatch):
+    # No worker: the render stays queued. A waiter must sleep on the events channel, not
+    # spin (each spin was a record read and a new Redis connection, ~30 per render).
+    reads: list[int] = []
+    original = SessionStore.get_record
+
+    def counting(self: SessionStore, session_id: str, version: int) -> RenderRecord:
+        reads.append(version)
+        return original(self, session_id, version)
+
+    monkeypatch.setattr(SessionStore, "get_record", counting)
+    with namespace.client() as client:
+        session = client.sessions.create(name="waiting")
+        client.sessions.push_files(session.id, HELLO)
+        version = client.sessions.render(session.id).version
+        started = time.monotonic()
+        with pytest.raises(RenderTimeoutError):
+            client.sessions.wait_for_render(session.id, version, timeout=2.5)
+        assert time.monotonic() - started >= 2.5
+        assert len(reads) <= 8  # a read per re-check (once a second), not a busy loop
+
+        # Another version's outcome on the channel does not wake this waiter early;
+        # its own does, at once.
+        store = client.sessions._store
+        other = client.sessions.render(session.id).version
+        waiter = threading.Thread(
+            target=lambda: store.wait_for_outcome(session.id, version, timeout_s=5))
+        waiter.start()
+        time.sleep(0.3)
+        store.redis.publish(store.keys(session.id).events, str(other))
+        waiter.join(0.5)
+        assert waiter.is_alive()
+        store.redis.publish(store.keys(session.id).events, str(version))
+        waiter.join(1.0)
+        assert not waiter.is_alive()
