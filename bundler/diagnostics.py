@@ -33,6 +33,7 @@ class PathMap:
         self.node_modules = node_modules
         self.entry = entry
         self.vendor_shims = vendor_shims
+        self._named: dict[str, str | None] = {}  # a 1,000-module build asks ~3,000 times
 
     def vendor_specifier(self, absolute: str) -> str | None:
         """``<shims>/react/jsx-runtime.js`` → ``react/jsx-runtime``; None for other files."""
@@ -46,10 +47,13 @@ class PathMap:
 
     def named(self, absolute: str) -> str | None:
         """A build input as users see it: a session path, a package file or a vendor shim."""
+        if absolute in self._named:
+            return self._named[absolute]
         shim = self.vendor_specifier(absolute)
-        if shim is not None:
-            return f"{VENDOR_NAMESPACE}:{shim}"
-        return self.session_path(absolute) or self.package_path(absolute)
+        name = (f"{VENDOR_NAMESPACE}:{shim}" if shim is not None
+                else self.session_path(absolute) or self.package_path(absolute))
+        self._named[absolute] = name
+        return name
 
     def session_path(self, absolute: str) -> str | None:
         """``<root>/app/App.tsx`` → ``/app/App.tsx``; None outside the session tree."""

@@ -108,16 +108,36 @@ def _public_urls_in_css(content: bytes, public: list[str]) -> bytes:
     return content
 
 
+#: How esbuild starts every source map; ``sources`` is then rewritten without a full parse.
+_MAP_HEAD = '{"version":3,"sources":'
+
+
 def _rewrite_sources(content: bytes, map_dir: Path, paths: PathMap) -> bytes:
-    """Name source-map sources as pushed (``/app/App.tsx``), not by the build's temp dir."""
+    """Name source-map sources as pushed (``/app/App.tsx``), not by the build's temp dir.
+
+    Only the ``sources`` array changes: it is decoded and replaced in place, so the
+    megabytes of ``sourcesContent`` and ``mappings`` of a large app are copied, not
+    parsed and written again (esbuild writes ``sources`` first; any other layout takes
+    the whole-document path).
+    """
+    text = content.decode("utf-8")
+    if text.startswith(_MAP_HEAD):
+        sources, end = json.JSONDecoder().raw_decode(text, len(_MAP_HEAD))
+        if isinstance(sources, list) and all(isinstance(x, str) for x in sources):
+            renamed = json.dumps(_renamed(sources, map_dir, paths), separators=(",", ":"))
+            return (_MAP_HEAD + renamed + text[end:]).encode("utf-8")
     source_map = json.loads(content)
+    source_map["sources"] = _renamed(source_map.get("sources", []), map_dir, paths)
+    return json.dumps(source_map, separators=(",", ":")).encode("utf-8")
+
+
+def _renamed(sources: list[str], map_dir: Path, paths: PathMap) -> list[str]:
     renamed = []
-    for source in source_map.get("sources", []):
+    for source in sources:
         source = urllib.parse.unquote(source)  # esbuild writes "<" and "ü" as %3C and %C3%BC
         if posixpath.basename(source) == GENERATED_ENTRY_NAME:
             renamed.append(GENERATED_ENTRY_NAME)
             continue
         absolute = os.path.join(map_dir, source)
         renamed.append(paths.named(absolute) or source)
-    source_map["sources"] = renamed
-    return json.dumps(source_map, separators=(",", ":")).encode("utf-8")
+    return renamed
