@@ -28,6 +28,13 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Bare esbuild, `vite build` (Vite from bench/, never the worker's runtime) and the worker
+# end to end on the same apps, one run; prints the table, writes bench/results.{json,png}.
+bench: setup
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: setup
 	$(BIN)/ruff check bundler worker tests
 	$(BIN)/mypy

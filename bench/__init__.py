@@ -1,0 +1,1 @@
+"""`make bench`: the worker measured against bare esbuild and Vite (see bench/README.md)."""

@@ -1,0 +1,154 @@
+"""The apps `make bench` builds: the 3-file reference app and generated N-module TSX apps.
+
+A generated app is ``/app/App.tsx`` plus N-1 components in a tree (each imports up to
+four children), every tenth one with its own stylesheet. Every app's ``App.tsx`` holds
+``const START = 0;``, which the bench rewrites before each render so no cache can answer.
+
+    python -m bench.gen_apps [OUT]    # writes bench/.generated/apps/<name>/app/... by default
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BenchApp", "MODULE_COUNTS", "all_apps", "generated", "reference", "mount_source",
+           "write_files"]
+
+BENCH = Path(__file__).resolve().parent
+REFERENCE_DIR = BENCH / "apps" / "reference"
+GENERATED_DIR = BENCH / ".generated"
+MODULE_COUNTS = (10, 100, 1000)
+MARKER = "const START = 0;"
+_BRANCHING = 4  # children per component: depth ~log4(N), a shallow, wide tree like real UIs
+_CSS_EVERY = 10  # one stylesheet per this many components
+
+
+@dataclass(frozen=True)
+class BenchApp:
+    """One benchmark app as session files (``/app/App.tsx`` → source text)."""
+
+    name: str
+    modules: int  # TSX modules
+    files: dict[str, str]
+
+    def variant(self, n: int) -> dict[str, str]:
+        """The files with App.tsx's start literal set to ``n``: same shape, new content."""
+        app = self.files["/app/App.tsx"]
+        if MARKER not in app:
+            raise ValueError(f"{self.name}: /app/App.tsx has no {MARKER!r} to rewrite")
+        return {**self.files, "/app/App.tsx": app.replace(MARKER, f"const START = {n};")}
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(len(text.encode("utf-8")) for text in self.files.values())
+
+
+def reference() -> BenchApp:
+    files = {"/" + p.relative_to(REFERENCE_DIR).as_posix(): p.read_text("utf-8")
+             for p in sorted(REFERENCE_DIR.rglob("*")) if p.is_file()}
+    modules = sum(1 for path in files if path.endswith(".tsx"))
+    return BenchApp("reference", modules, files)
+
+
+def generated(modules: int) -> BenchApp:
+    """An app of ``modules`` TSX modules: App.tsx and components C1..C(modules-1)."""
+    if modules < 2:
+        raise ValueError(f"modules={modules}: a generated app needs App.tsx and a component")
+    files = {"/app/App.tsx": _app_source(_children(0, modules)),
+             "/app/App.css": ".app { font-family: system-ui, sans-serif; margin: 1rem; }\n"}
+    for k in range(1, modules):
+        files[f"/app/components/C{k}.tsx"] = _component_source(k, _children(k, modules))
+        if k % _CSS_EVERY == 0:
+            files[f"/app/styles/c{k}.css"] = _css_source(k)
+    return BenchApp(f"modules-{modules}", modules, files)
+
+
+def all_apps() -> list[BenchApp]:
+    return [reference(), *(generated(n) for n in MODULE_COUNTS)]
+
+
+def mount_source(app_module: str = "./app/App") -> str:
+    """The entry that mounts App's default export, as the worker generates it."""
+    return ('import { createElement } from "react";\n'
+            'import { createRoot } from "react-dom/client";\n'
+            f'import App from "{app_module}";\n'
+            'createRoot(document.getElementById("root")).render(createElement(App));\n')
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """Session files under ``root`` (``/app/App.tsx`` → ``root/app/App.tsx``)."""
+    for path, text in files.items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, "utf-8")
+
+
+def _children(k: int, modules: int) -> list[int]:
+    return [c for c in range(k * _BRANCHING + 1, k * _BRANCHING + _BRANCHING + 1) if c < modules]
+
+
+def _app_source(children: list[int]) -> str:
+    imports = "".join(f'import {{ C{c} }} from "./components/C{c}";\n' for c in children)
+    uses = "".join(f"      <C{c} depth={{1}} seed={{START + {c}}} />\n" for c in children)
+    return (f'{imports}import "./App.css";\n\n'
+            "// make bench rewrites this literal before every render so no cache can answer.\n"
+            f"{MARKER}\n\n"
+            "export default function App() {\n"
+            "  return (\n"
+            '    <main className="app">\n'
+            "      <h1>Generated app</h1>\n"
+            f"{uses}"
+            "    </main>\n"
+            "  );\n"
+            "}\n")
+
+
+def _component_source(k: int, children: list[int]) -> str:
+    imports = ['import { useMemo, useState } from "react";\n']
+    imports += [f'import {{ C{c} }} from "./C{c}";\n' for c in children]
+    if k % _CSS_EVERY == 0:
+        imports.append(f'import "../styles/c{k}.css";\n')
+    items = ", ".join(f'"item-{k}-{i}"' for i in range(k % 5 + 2))
+    uses = "".join(f"      <C{c} depth={{depth + 1}} seed={{seed + {c}}} />\n" for c in children)
+    return ("".join(imports) + "\n"
+            "type Props = { depth: number; seed: number };\n\n"
+            f"const ITEMS: string[] = [{items}];\n\n"
+            f"export function C{k}({{ depth, seed }}: Props) {{\n"
+            "  const [open, setOpen] = useState(seed % 2 === 0);\n"
+            "  const total = useMemo(() => ITEMS.reduce((sum, item) => sum + item.length, seed),"
+            " [seed]);\n"
+            "  return (\n"
+            f'    <section className="c{k}" data-depth={{depth}}>\n'
+            f"      <h3 onClick={{() => setOpen(!open)}}>Component {k} ({{total}})</h3>\n"
+            "      {open && (\n"
+            "        <ul>\n"
+            "          {ITEMS.map((item) => (\n"
+            "            <li key={item}>{item}</li>\n"
+            "          ))}\n"
+            "        </ul>\n"
+            "      )}\n"
+            f"{uses}"
+            "    </section>\n"
+            "  );\n"
+            "}\n")
+
+
+def _css_source(k: int) -> str:
+    return (f".c{k} {{\n  border-left: 2px solid hsl({k * 37 % 360} 60% 50%);\n"
+            f"  padding-left: 0.5rem;\n}}\n\n.c{k} h3 {{\n  font-size: 0.9rem;\n"
+            "  cursor: pointer;\n}\n")
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else GENERATED_DIR / "apps"
+    for app in all_apps():
+        write_files(out / app.name, app.files)
+        print(f"{out / app.name}: {app.modules} modules, {len(app.files)} files, "
+              f"{app.total_bytes} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
