@@ -33,8 +33,8 @@ from bundler.errors import BundlerCrashed
 from bundler.esbuild import EsbuildService
 from bundler.runtime import Runtime, package_name
 
-__all__ = ["ALIASED_PACKAGES", "VendorChunk", "VendorSet", "load_or_build_vendor", "shim_source", "REGISTRY",
-           "VENDOR_NAMESPACE"]
+__all__ = ["ALIASED_PACKAGES", "VendorChunk", "VendorSet", "load_or_build_vendor",
+           "shim_source", "REGISTRY", "VENDOR_NAMESPACE"]
 
 log = logging.getLogger(__name__)
 
