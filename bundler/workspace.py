@@ -18,6 +18,7 @@ import posixpath
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,6 +50,8 @@ class Workspace:
         self.tree = self.root / "tree"
         self.tree.mkdir()
         self._written: dict[str, bytes] = {}  # path as pushed → what the file on disk holds
+        # Removed when the workspace is collected or the interpreter exits, if not closed.
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
 
     def sync(self, files: Sequence[SourceFile]) -> None:
         """Make ``tree/`` hold exactly ``files``, writing only what differs.
@@ -90,7 +93,7 @@ class Workspace:
         self.tree.mkdir(parents=True, exist_ok=True)
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._finalizer()
         self._written = {}
 
 

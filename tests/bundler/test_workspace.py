@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -107,3 +108,12 @@ def test_default_parent_is_tmpfs_when_there_is_one():
         assert default_parent() == shm
     else:
         assert default_parent().is_dir()
+
+
+def test_a_workspace_nobody_closed_is_removed_when_collected(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.sync(files({"/app/a.ts": "1"}))
+    root = workspace.root
+    del workspace
+    gc.collect()
+    assert not root.exists()
