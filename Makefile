@@ -36,7 +36,7 @@ bench: setup
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: setup
-	$(BIN)/ruff check bundler worker tests
+	$(BIN)/ruff check bundler worker tests bench
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 

@@ -35,9 +35,9 @@ from bench.report import STAGES, check_targets, draw, format_table, percentile, 
 from bench.services import (
     AWS_ENV,
     BenchError,
-    RedisServer,
+    BenchRedis,
+    BenchWorker,
     S3Server,
-    WorkerProcess,
     cpu_s,
 )
 from worker.client import StageClient
@@ -202,7 +202,7 @@ def _s3_floor(settings: Settings, rounds: int) -> dict[str, Any]:
 
 
 def _throughput(client: StageClient, app: BenchApp, counts: Counts, stack: _Stack,
-                workers: list[WorkerProcess]) -> dict[str, Any]:
+                workers: list[BenchWorker]) -> dict[str, Any]:
     """Renders/s of ``workers``, and the CPU each render cost every process it ran through."""
     e2e.render_all(client, app, e2e.prepare(client, app, counts.throughput_warmup))
     sessions = e2e.prepare(client, app, counts.throughput_renders)
@@ -235,18 +235,18 @@ class _Stack:
     """The services of one run and the workers started on them."""
 
     env: dict[str, str]
-    redis: RedisServer
+    redis: BenchRedis
     s3: S3Server
     logs: Path
-    workers: list[WorkerProcess] = field(default_factory=list)
+    workers: list[BenchWorker] = field(default_factory=list)
 
-    def start_worker(self, **extra: str) -> WorkerProcess:
-        worker = WorkerProcess({**self.env, **extra}, self.logs / f"worker-{len(self.workers)}.log")
+    def start_worker(self, **extra: str) -> BenchWorker:
+        worker = BenchWorker({**self.env, **extra}, self.logs / f"worker-{len(self.workers)}.log")
         self.workers.append(worker)
         worker.wait_ready()
         return worker
 
-    def cpu_s(self, workers: list[WorkerProcess]) -> dict[str, float]:
+    def cpu_s(self, workers: list[BenchWorker]) -> dict[str, float]:
         """CPU seconds so far of everything a render runs through, by role."""
         totals: dict[str, float] = {"worker main": 0.0, "pool child": 0.0, "esbuild": 0.0}
         for worker in workers:
@@ -266,7 +266,7 @@ def _services(work: Path) -> Iterator[_Stack]:
 
     Every worker started through it, and every service it started, is stopped on the way out.
     """
-    redis_server, s3 = RedisServer(), S3Server()
+    redis_server, s3 = BenchRedis(), S3Server()
     tag = uuid.uuid4().hex[:10]
     logs = GENERATED_DIR / "logs"  # kept after the run, for a render that went wrong
     shutil.rmtree(logs, ignore_errors=True)

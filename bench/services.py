@@ -2,31 +2,27 @@
 
 Each is a separate process, as in production, so none of them shares the bench's GIL
 while it measures. Everything started here is stopped by the same object that started it.
+Redis, the public bucket and the worker process are the tests' own (``tests/services.py``);
+this module adds what the bench measures of them.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import redis
 
-__all__ = ["BenchError", "RedisServer", "S3Server", "WorkerProcess", "cpu_s", "free_port",
+from tests.services import ROOT, RedisServer, WorkerProcess, create_public_bucket, free_port
+from tests.services import wait_for as _wait_for
+
+__all__ = ["AWS_ENV", "BenchError", "BenchRedis", "BenchWorker", "ROOT", "S3Server", "cpu_s",
            "peak_rss_kb"]
 
-ROOT = Path(__file__).resolve().parent.parent
-LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 # moto accepts any credentials; set so boto3 (here and in the workers) never looks for real ones.
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
            "AWS_DEFAULT_REGION": "us-east-1"}
@@ -43,61 +39,31 @@ class BenchError(Exception):
     """The bench could not measure: a service did not start, or a render did not succeed."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise BenchError(f"timed out after {timeout_s:g}s waiting for {what}")
-
-
-def _redis_answers(url: str) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
+        _wait_for(check, timeout_s, what)
+    except TimeoutError as exc:
+        raise BenchError(str(exc)) from exc
 
 
-class RedisServer:
-    """The Redis at 127.0.0.1:6379 if it answers, else a redis-server on a free port."""
-
-    def __init__(self) -> None:
-        self.url = LOCAL_REDIS_URL
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._dir: str | None = None
+class BenchRedis(RedisServer):
+    """The Redis at 127.0.0.1:6379 if it answers (or one started here), and what the bench
+    asks of it."""
 
     def start(self) -> str:
-        if _redis_answers(self.url):
-            return self.url
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise BenchError("no Redis answers at 127.0.0.1:6379 and redis-server is not "
-                             "installed (Debian: apt-get install redis-server)")
-        port = free_port()
-        self._dir = tempfile.mkdtemp(prefix="stage-bench-redis-")
-        self._proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self._dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"redis://127.0.0.1:{port}/0"
-        wait_for(lambda: _redis_answers(self.url), 10, "redis-server to start")
-        return self.url
+        try:
+            return super().start()
+        except (FileNotFoundError, TimeoutError) as exc:
+            raise BenchError(f"no Redis answers at {self.url}: {exc}") from exc
 
     @property
     def started_here(self) -> bool:
-        return self._proc is not None
+        return self.proc is not None
 
     @property
     def pid(self) -> int | None:
         """The redis-server started here; None for a shared one (its CPU is not all ours)."""
-        return self._proc.pid if self._proc is not None else None
+        return self.proc.pid if self.proc is not None else None
 
     def version(self) -> str:
         client = redis.Redis.from_url(self.url)
@@ -116,15 +82,6 @@ class RedisServer:
             client.delete(*keys)
         finally:
             client.close()
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            self._proc.wait(10)
-            self._proc = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
 
 
 class S3Server:
@@ -158,18 +115,7 @@ class S3Server:
 
     def create_public_bucket(self) -> str:
         """A fresh bucket anyone may read, as the bucket behind a preview host is."""
-        name = f"stage-bench-{uuid.uuid4().hex[:10]}"
-        s3 = boto3.client("s3", endpoint_url=self.endpoint,
-                          aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
-                          aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-                          region_name=AWS_ENV["AWS_DEFAULT_REGION"])
-        s3.create_bucket(Bucket=name)
-        s3.put_bucket_policy(Bucket=name, Policy=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                           "Resource": f"arn:aws:s3:::{name}/*"}],
-        }))
-        return name
+        return create_public_bucket(self.endpoint, "stage-bench")
 
     def stop(self) -> None:
         if self._proc is None:
@@ -184,29 +130,17 @@ class S3Server:
         self._proc = None
 
 
-class WorkerProcess:
-    """One ``python -m worker.cli worker --concurrency 1`` with its log in a file."""
+class BenchWorker(WorkerProcess):
+    """One ``stage-render worker --concurrency=1``, and what its processes cost."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "worker", "--concurrency=1",
-             f"--hostname=bench-{uuid.uuid4().hex[:8]}@%h"],
-            env={**clean, **AWS_ENV, **env}, stdout=self._log, stderr=subprocess.STDOUT,
-            cwd=ROOT)
+        super().__init__({**AWS_ENV, **env}, log_path, concurrency=1, name="bench")
 
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text("utf-8", "replace")
-
-    def wait_ready(self, timeout_s: float = 90) -> None:
-        def ready() -> bool:
-            if self.proc.poll() is not None:
-                raise BenchError(f"worker exited with {self.proc.returncode}:\n{self.log}")
-            return " ready." in self.log
-        wait_for(ready, timeout_s, f"the worker to be ready (log: {self.log_path})")
+    def wait_ready(self, timeout: float = 90) -> None:
+        try:
+            super().wait_ready(timeout)
+        except (TimeoutError, RuntimeError) as exc:  # RuntimeError: the worker exited
+            raise BenchError(str(exc)) from exc
 
     def family(self) -> tuple[list[int], list[int]]:
         """(pool children, esbuild services) of this worker, by pid."""
@@ -230,16 +164,6 @@ class WorkerProcess:
         return {"worker main": cpu_s(self.proc.pid),
                 "pool child": sum(cpu_s(pid) for pid in pool),
                 "esbuild": sum(cpu_s(pid) for pid in esbuild)}
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # warm shutdown: nothing is running now
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
 
 
 def peak_rss_kb(pid: int) -> int:

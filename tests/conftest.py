@@ -6,26 +6,19 @@ Each test gets its own namespace: key prefix, queue and bucket.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 import pytest
 import redis
-from services import free_port, wait_for
+from services import RedisServer, WorkerProcess, create_public_bucket, free_port
 
 from worker.client import StageClient
 from worker.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -47,37 +40,19 @@ def missing(service: str, how: str) -> None:
     pytest.skip(message)
 
 
-def _redis_answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A Redis that answers: TEST_REDIS_URL, the local one, or one started for this run."""
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    if _redis_answers(url):
-        yield url
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
+    server = RedisServer(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    try:
+        url = server.start()
+    except FileNotFoundError:
         missing("Redis", "install redis-server (Debian: apt-get install redis-server) "
                 "or set TEST_REDIS_URL")
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="stage-redis-")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", workdir],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
     try:
-        wait_for(lambda: _redis_answers(url), 10, "redis-server to start")
         yield url
     finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -96,16 +71,7 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def bucket(s3_endpoint: str) -> str:
-    """A fresh bucket whose objects anyone may read, as a bucket behind a preview host is."""
-    name = f"stage-test-{uuid.uuid4().hex[:12]}"
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
-    s3.create_bucket(Bucket=name)
-    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                       "Resource": f"arn:aws:s3:::{name}/*"}],
-    }))
-    return name
+    return create_public_bucket(s3_endpoint, "stage-test")
 
 
 @dataclass
@@ -147,47 +113,6 @@ def namespace(redis_url: str, s3_endpoint: str, bucket: str) -> Iterator[Namespa
              f"_kombu.binding_permanent.{env['STAGE_QUEUE']}"]
     client.delete(*keys)
     client.close()
-
-
-class WorkerProcess:
-    """A real ``stage-render worker`` process (Celery, prefork pool) with its log file."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1) -> None:
-        self.log_path = log_path
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "worker", f"--concurrency={concurrency}",
-             "--loglevel=INFO", f"--hostname=test-{uuid.uuid4().hex[:8]}@%h"],
-            env={**clean, **env}, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text("utf-8", "replace")
-
-    def wait_logged(self, line: str, timeout: float = 10) -> str:
-        """The log once it holds ``line``: a render's outcome line is written just after its
-        record changes, so a test that saw the record must still wait for the line."""
-        wait_for(lambda: line in self.log, timeout, f"{line!r} in the worker log")
-        return self.log
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        def ready() -> bool:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log}")
-            return " ready." in self.log
-        wait_for(ready, timeout, "the Celery worker to be ready")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
 
 
 @pytest.fixture

@@ -1,12 +1,30 @@
-"""Small helpers for tests that start and wait for services."""
+"""Services the tests and `make bench` start and wait for: Redis, a public bucket, workers.
+
+The tests reach this module as ``services`` (pytest puts ``tests/`` on the path), the
+bench as ``tests.services`` (``python -m bench.run`` runs from the repository root).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["free_port", "wait_for"]
+import boto3
+import redis
+
+__all__ = ["ROOT", "free_port", "wait_for", "redis_answers", "RedisServer",
+           "create_public_bucket", "WorkerProcess"]
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -22,3 +40,101 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+class RedisServer:
+    """The Redis at ``url`` if it answers, else a redis-server started on a free port."""
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0") -> None:
+        self.url = url
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._dir: str | None = None
+
+    def start(self) -> str:
+        """The URL of a Redis that answers. Raises FileNotFoundError without redis-server."""
+        if redis_answers(self.url):
+            return self.url
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed "
+                                    "(Debian: apt-get install redis-server)")
+        port = free_port()
+        self._dir = tempfile.mkdtemp(prefix="stage-redis-")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"redis://127.0.0.1:{port}/0"
+        wait_for(lambda: redis_answers(self.url), 10, "redis-server to start")
+        return self.url
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def create_public_bucket(endpoint: str, prefix: str) -> str:
+    """A fresh bucket whose objects anyone may read, as a bucket behind a preview host is."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{name}/*"}],
+    }))
+    return name
+
+
+class WorkerProcess:
+    """A real ``stage-render worker`` process (Celery, prefork pool) with its log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1,
+                 name: str = "test") -> None:
+        self.log_path = log_path
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "worker", f"--concurrency={concurrency}",
+             "--loglevel=INFO", f"--hostname={name}-{uuid.uuid4().hex[:8]}@%h"],
+            env={**clean, **env}, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", "replace")
+
+    def wait_logged(self, line: str, timeout: float = 10) -> str:
+        """The log once it holds ``line``: a render's outcome line is written just after its
+        record changes, so a test that saw the record must still wait for the line."""
+        wait_for(lambda: line in self.log, timeout, f"{line!r} in the worker log")
+        return self.log
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log}")
+            return " ready." in self.log
+        wait_for(ready, timeout, f"the Celery worker to be ready (log: {self.log_path})")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()  # warm shutdown: a render in flight finishes
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
