@@ -245,14 +245,13 @@ class Bundler:
                 "onLoad": [{"id": 1, "filter": ".*", "namespace": VENDOR_NAMESPACE}],
             }],
         }
-        if target == "browser":
-            request["flags"] += [f"--alias:{spec}={shim}" for spec, shim in self._shims.items()]
         if target == "server":
             request["flags"] = [*_SERVER_FLAGS, f"--outdir={root / _OUT_DIR / 'server'}",
                                 f"--outbase={root}"]
             request["entries"] = [["", str(root) + r.source] for r in routes]
         else:
-            request["flags"] = [*request["flags"], *_BROWSER_FLAGS, f"--outdir={root / _OUT_DIR}"]
+            request["flags"] = [*_BROWSER_FLAGS, f"--outdir={root / _OUT_DIR}",
+                                *(f"--alias:{spec}={shim}" for spec, shim in self._shims.items())]
             if entry.mount_source is None:
                 request["entries"] = [["", str(root) + entry.path]]
             else:

@@ -9,6 +9,7 @@ import posixpath
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,7 @@ def server_artifacts(outputs: Sequence[Mapping[str, Any]], out_root: Path) -> li
                      content_type_for(o["path"]), "server") for o in outputs]
 
 
+@cache
 def overlay_artifact(source: Path) -> Artifact:
     """The runtime error overlay: the same for every page, so it lives beside the vendor
     chunks (its path is relative to the store root) and is uploaded once, not per version."""

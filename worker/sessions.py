@@ -330,7 +330,7 @@ class SessionStore:
         return int(raw) if raw is not None else 0
 
     def wait_for_outcome(self, session_id: str, version: int, timeout_s: float) -> None:
-        """Block until a render of the session ends or ``timeout_s`` passes (callers re-read)."""
+        """Block until render ``version`` ends or ``timeout_s`` passes (callers re-read)."""
         deadline = time.monotonic() + timeout_s
         with redis_errors():
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
