@@ -179,7 +179,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record.to_dict(), indent=2))
     else:
-        _report(record, name)
+        _report(record, name, out)
     code = EXIT_READY if record.status == "ready" else EXIT_FAILED
     if args.open and record.index_path:
         page = Path(record.index_path).relative_to(out).as_posix()
@@ -191,15 +191,17 @@ def _progress_line(stage: str, ms: float) -> None:
     print(f"  {stage:<7} {ms:7.0f} ms", file=sys.stderr, flush=True)
 
 
-def _report(record: RenderRecord, name: str) -> None:
+def _report(record: RenderRecord, name: str, out: Path) -> None:
     if record.status == "ready":
         print(f"rendered {name!r} version {record.version} in "
               f"{record.timings_ms.get('total', 0):.0f} ms")
         print(f"  page:  {record.index_path}")
         print(f"  open:  {record.url}")
-        folder = Path(record.index_path or ".").parent
-        print(f"  serve: python3 -m http.server --directory {folder} 8000"
-              "  →  http://127.0.0.1:8000/")
+        # The whole folder, not the version's: the page loads the shared vendor chunks
+        # and the overlay from vendor/ at its root.
+        page = Path(record.index_path or ".").parent.relative_to(out).as_posix()
+        print(f"  serve: python3 -m http.server --directory {out} 8000"
+              f"  →  http://127.0.0.1:8000/{page}/")
         for warning in record.warnings:
             print(warning.format(), file=sys.stderr)
         return

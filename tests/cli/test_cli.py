@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
+from services import free_port, wait_for
 from stage_samples import EXAMPLES
 
 # A Redis URL nothing listens on: the embedded render must not need one.
@@ -79,3 +83,36 @@ def test_invalid_file_in_folder_is_rejected_before_building(tmp_path):
     assert result.returncode == 2
     assert "paths may not contain control or invisible characters (found U+0001)" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_printed_serve_command_serves_a_page_whose_every_script_loads(tmp_path):
+    out = tmp_path / "out"
+    result = stage_render("render", str(EXAMPLES / "shiftcal"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.strip().startswith("serve:")]
+    command, url = line.split("serve:", 1)[1].split("→")
+    port = free_port()
+    argv = [sys.executable if part == "python3" else part
+            for part in command.split()[:-1]] + [str(port)]
+    url = url.strip().replace(":8000/", f":{port}/")
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _get(url) is not None, 10, "the printed server")
+        html = _get(url)
+        assert html is not None and b"<title>shiftcal</title>" in html
+        scripts = re.findall(rb'<script defer src="([^"]+)"', html)
+        assert any(b"/vendor/" in s for s in scripts)  # reached above the version folder
+        for src in scripts:
+            body = _get(urllib.parse.urljoin(url, src.decode()))
+            assert body, f"{src!r} did not load from {url}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _get(url: str) -> bytes | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bytes(response.read())
+    except OSError:
+        return None
