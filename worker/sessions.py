@@ -84,9 +84,8 @@ local version = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[3], version, ARGV[1] .. version .. ARGV[2])
 return version
 """
-# KEYS: renders, live, events. ARGV: version, new record JSON, new status.
-# A terminal record never changes again; live only moves forward, to a newer ready version;
-# an outcome is announced on the session's events channel (wait_for_render listens).
+# KEYS: renders, live. ARGV: version, new record JSON, new status.
+# A terminal record never changes again; live only moves forward, to a newer ready version.
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return -1 end
@@ -96,9 +95,6 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] == 'ready' then
   local live = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tonumber(ARGV[1]) > live then redis.call('SET', KEYS[2], ARGV[1]) end
-end
-if ARGV[3] == 'ready' or ARGV[3] == 'failed' or ARGV[3] == 'superseded' then
-  redis.call('PUBLISH', KEYS[3], ARGV[1])
 end
 return 1
 """
@@ -284,7 +280,7 @@ class SessionStore:
         keys = self.keys(session_id)
         with redis_errors():
             applied = int(self._transition(
-                keys=[keys.renders, keys.live, keys.events],
+                keys=[keys.renders, keys.live],
                 args=[record.version, json.dumps(record.to_dict()), record.status]))
         if applied == -1:
             raise RenderNotFoundError(
@@ -298,6 +294,9 @@ class SessionStore:
                     self.redis.zadd(self.building_key, {member: time.time()})
                 elif record.terminal:
                     self.redis.zrem(self.building_key, member)
+                    # Announced last, so a woken waiter finds everything settled; a lost
+                    # announcement costs it at most one re-check (wait_for_render).
+                    self.redis.publish(keys.events, record.version)
         return applied == 1
 
     @property
