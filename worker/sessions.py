@@ -296,7 +296,7 @@ class SessionStore:
                     self.redis.zrem(self.building_key, member)
                     # Announced last, so a woken waiter finds everything settled; a lost
                     # announcement costs it at most one re-check (wait_for_render).
-                    self.redis.publish(keys.events, record.version)
+                    self.redis.publish(keys.events, str(record.version))
         return applied == 1
 
     @property
