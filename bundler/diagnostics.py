@@ -14,7 +14,7 @@ from bundler.artifacts import Diagnostic, Severity, SourceFile
 from bundler.entry import GENERATED_ENTRY_NAME, Entry
 from bundler.vendor import VENDOR_NAMESPACE
 
-__all__ = ["PathMap", "outside_diagnostic", "import_parents", "with_chain"]
+__all__ = ["PathMap", "outside_diagnostic", "import_chain", "import_parents", "with_chain"]
 
 # esbuild names session files relative to the build root ("app/App.tsx") inside messages.
 _QUOTED = re.compile(r'"([^"/][^"]*)"')
@@ -97,7 +97,7 @@ class PathMap:
         file = self.display(location.get("file", ""))
         if file == GENERATED_ENTRY_NAME and 'import "default"' in text:
             text = (f"{self.entry.path} has no default export: the page mounts the default "
-                    "export of /app/App.*, e.g. `export default function App() { ... }`")
+                    f"export of {self.entry.path}, e.g. `export default function App() {{ ... }}`")
             return Diagnostic(self.entry.path, 0, 0, text, "", severity)
         line = int(location.get("line", 0))
         line_text = str(location.get("lineText", ""))
@@ -135,17 +135,29 @@ def import_parents(metafile: Mapping[str, Any], paths: PathMap) -> dict[str, str
     return parents
 
 
+def import_chain(file: str, parents: Mapping[str, str]) -> list[str]:
+    """The files from the entry down to ``file``, following each file's first importer.
+
+    ``parents`` may hold a cycle (``A`` imports ``B`` imports ``A``, and neither was reached
+    from the entry first): the walk stops at a file it has already seen.
+    """
+    chain = [file]
+    seen = {file}
+    while (parent := parents.get(chain[-1])) is not None and parent != GENERATED_ENTRY_NAME:
+        if parent in seen:
+            break
+        seen.add(parent)
+        chain.append(parent)
+    chain.reverse()
+    return chain
+
+
 def with_chain(diagnostic: Diagnostic, parents: Mapping[str, str]) -> Diagnostic:
     """A resolution error with the chain of imports that reached it, in the message too."""
     match = _RESOLUTION.match(diagnostic.message)
     if match is None or not diagnostic.file:
         return diagnostic
-    chain = [match[1], diagnostic.file]
-    while chain[-1] in parents and parents[chain[-1]] != GENERATED_ENTRY_NAME:
-        if parents[chain[-1]] in chain:
-            break
-        chain.append(parents[chain[-1]])
-    chain.reverse()
+    chain = [*import_chain(diagnostic.file, parents), match[1]]
     return Diagnostic(diagnostic.file, diagnostic.line, diagnostic.column,
                       f"{diagnostic.message} (import chain: {' → '.join(chain)})",
                       diagnostic.line_text, diagnostic.severity, tuple(chain))

@@ -41,6 +41,10 @@ def message(text: str) -> dict[str, Any]:
             "detail": -1}
 
 
+def _no_callbacks(request: dict[str, Any]) -> dict[str, Any]:
+    raise ValueError(f"esbuild asked {request.get('command')!r} during a transform")
+
+
 class EsbuildService:
     """A running ``esbuild --service`` process. Not shared between threads at once."""
 
@@ -68,6 +72,19 @@ class EsbuildService:
 
         ``on_request`` answers the plugin callbacks esbuild sends while it builds.
         """
+        return self._request(request, on_request, timeout_s)
+
+    def transform(self, source: bytes, flags: list[str], timeout_s: float) -> dict[str, Any]:
+        """Transform one file's ``source`` on its own (no bundling, no file system).
+
+        Returns esbuild's response map: ``code``, ``map``, ``errors`` and ``warnings``.
+        ``flags`` are command-line flags as for the CLI (``--loader=tsx``, ``--sourcefile=…``).
+        """
+        request = {"command": "transform", "flags": flags, "inputFS": False, "input": source}
+        return self._request(request, _no_callbacks, timeout_s)
+
+    def _request(self, request: dict[str, Any], on_request: RequestHandler,
+                 timeout_s: float) -> dict[str, Any]:
         with self._lock:
             deadline = time.monotonic() + timeout_s
             self._ensure_started(deadline, timeout_s)
