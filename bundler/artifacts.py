@@ -147,6 +147,12 @@ class Bundle:
     #: when the store lacks them (the chunks and the overlay).
     vendor_scripts: list[str] = field(default_factory=list)
     vendor: list[Artifact] = field(default_factory=list)
+    #: From the session's /index.html, when it has one: its <title>, the <meta> elements
+    #: kept (``{"attribute": "name" | "property", "value": …, "content": …}``) and the ids
+    #: its body declares besides ``root`` (the shell adds an element for each).
+    title: str | None = None
+    meta: list[dict[str, str]] = field(default_factory=list)
+    mount_ids: list[str] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:

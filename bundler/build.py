@@ -18,11 +18,18 @@ from bundler.artifacts import (
     SourceFile,
     content_type_for,
 )
-from bundler.diagnostics import PathMap, import_parents, outside_diagnostic, with_chain
+from bundler.diagnostics import (
+    PathMap,
+    import_chain,
+    import_parents,
+    outside_diagnostic,
+    with_chain,
+)
 from bundler.entry import GENERATED_ENTRY_NAME, Entry, find_entry
 from bundler.errors import BuildFailed
 from bundler.esbuild import EsbuildService
 from bundler.imports import RESOLVE_EXTENSIONS, ImportRules, Target
+from bundler.index_html import read_index_html
 from bundler.outputs import (
     FAVICONS,
     browser_artifacts,
@@ -30,8 +37,10 @@ from bundler.outputs import (
     public_artifacts,
     server_artifacts,
 )
+from bundler.package_json import PACKAGE_JSON, package_json_warnings
 from bundler.runtime import Runtime
 from bundler.shell import TEMPLATES_DIR
+from bundler.syntax import SCRIPT_LOADERS, merge, parse_errors
 from bundler.tsconfig import read_aliases
 from bundler.vendor import VENDOR_NAMESPACE, VendorSet, load_or_build_vendor
 from bundler.workspace import Workspace
@@ -46,6 +55,7 @@ _OUT_DIR = "out"
 _API_DIR = "/api/"
 _ROUTE_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs")
 _LOADERS = {
+    **SCRIPT_LOADERS,
     **{ext: "file" for ext in (".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
                                ".ico", ".woff", ".woff2", ".ttf", ".otf")},
     ".txt": "text",
@@ -160,14 +170,17 @@ class Bundler:
         Raises :class:`BuildFailed` with every diagnostic when the files do not build.
         """
         sources = {f.path: f for f in files}
-        entry = find_entry(sources)
+        page = read_index_html(sources)
+        entry = find_entry(sources, page)
         public, errors = public_artifacts(files)
         routes = api_routes(list(sources))
         errors += _duplicate_routes(routes)
         with self._lock:
             if self._workspace is None:
                 self._workspace = Workspace(self.work_dir)
-            self._workspace.sync(files)
+            # esbuild would read /package.json as the root's manifest (and fail on a broken
+            # one); it is the session's wish list, only read for warnings.
+            self._workspace.sync([f for f in files if f.path != PACKAGE_JSON])
             vendor = self.vendor
             if vendor is not None and not self._shims:
                 self._shims = vendor.write_shims(self._shim_folder)
@@ -175,7 +188,8 @@ class Bundler:
             paths = PathMap(root, self.runtime.node_modules, entry, self._shim_folder)
             browser = self._esbuild(root, entry, sources, "browser")
             errors += browser.errors
-            warnings = browser.warnings
+            warnings = [*package_json_warnings(sources, self.runtime.allowed_packages),
+                        *(page.warnings if page else []), *browser.warnings]
             server = None
             if routes:
                 server = self._esbuild(root, entry, sources, "server", routes)
@@ -185,6 +199,10 @@ class Bundler:
                 if any(d.file for d in browser.errors):
                     parents = self._parents_for_chains(root, entry, sources, paths)
                     errors = [with_chain(d, parents) for d in errors]
+                # Files esbuild never reached, behind one it could not parse, are parsed
+                # alone so their errors come in this render too (only when it failed).
+                errors = merge(errors, parse_errors(self.service, files, paths, sources,
+                                                    self.timeout_s))
                 raise BuildFailed(f"build failed with {len(errors)} error(s)", errors + warnings)
 
             _check_inputs(browser.metafile, paths, browser=True)
@@ -204,13 +222,16 @@ class Bundler:
                 vendor=[overlay, *(Artifact(path, chunks[path].content, content_type_for(path),
                                             "vendor") for path in vendor_scripts)],
                 scripts=scripts,
-                styles=styles,
+                styles=[*(page.styles if page else []), *styles],
                 artifacts=sorted([*artifacts, *public], key=lambda a: a.path),
                 warnings=warnings,
                 entry=entry.path,
                 routes=routes,
                 overlay=overlay.path,
                 favicon=next((name for name in FAVICONS if name in public_names), None),
+                title=page.title if page else None,
+                meta=page.meta if page else [],
+                mount_ids=page.mount_ids if page else [],
             )
 
     @property
@@ -317,10 +338,7 @@ def _check_inputs(metafile: Mapping[str, Any], paths: PathMap, *, browser: bool)
         parents = import_parents(metafile, paths)
         diagnostics = []
         for path in backend:
-            chain = [path]
-            while chain[-1] in parents and parents[chain[-1]] != GENERATED_ENTRY_NAME:
-                chain.append(parents[chain[-1]])
-            chain.reverse()
+            chain = import_chain(path, parents)
             diagnostics.append(Diagnostic(
                 chain[-2] if len(chain) > 1 else "", 0, 0,
                 f"{path} is an API backend route and cannot enter the browser bundle "

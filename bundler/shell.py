@@ -29,7 +29,7 @@ __all__ = ["render_index", "render_error", "csp_hash", "content_security_policy"
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 #: Part of every render's input hash: bump it when the shell's output changes.
-SHELL_VERSION = "4"  # 4: the overlay moved beside the vendor chunks
+SHELL_VERSION = "5"  # 5: /index.html's title, metas and mount points
 #: Shown when a session has no name; a page without a title reads as broken in a tab.
 DEFAULT_TITLE = "Stage preview"
 
@@ -66,6 +66,8 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
                  templates_dir: Path = TEMPLATES_DIR) -> bytes:
     """The version's ``index.html``: title, styles, runtime config and scripts.
 
+    The title is the session's ``/index.html`` ``<title>`` if it has one, else ``name``.
+
     ``root_url`` leads from the version folder to the store root, where the vendor
     chunks and the overlay are (``../../../../`` for ``sessions/<id>/renders/<v>/``).
     """
@@ -76,7 +78,9 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
     }
     config_script = f"window.__STAGE__ = {htmlsafe_json_dumps(config, sort_keys=True)};"
     html = _environment(templates_dir).get_template("index.html.j2").render(
-        title=name.strip() or DEFAULT_TITLE,
+        title=bundle.title or name.strip() or DEFAULT_TITLE,
+        meta=bundle.meta,
+        mount_ids=bundle.mount_ids,
         styles=bundle.styles,
         scripts=[*([root_url + bundle.overlay] if bundle.overlay else []),
                  *(root_url + path for path in bundle.vendor_scripts), *bundle.scripts],

@@ -113,7 +113,8 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
     started = time.perf_counter()
     page = {"entry": bundle.entry, "scripts": bundle.scripts, "styles": bundle.styles,
             "overlay": bundle.overlay, "vendor": bundle.vendor_scripts,
-            "favicon": bundle.favicon,
+            "favicon": bundle.favicon, "title": bundle.title, "meta": bundle.meta,
+            "mountIds": bundle.mount_ids,
             "routes": [{"route": r.route, "source": r.source, "path": r.path}
                        for r in bundle.routes],
             "warnings": [w.to_dict() for w in bundle.warnings]}
@@ -168,7 +169,8 @@ def _page_objects(job: RenderInput, page: dict[str, Any], files: list[dict[str, 
     """index.html for this version, and the manifest listing it beside ``files``."""
     shell = Bundle(scripts=page["scripts"], styles=page["styles"], artifacts=[],
                    overlay=page.get("overlay"), vendor_scripts=page.get("vendor", []),
-                   favicon=page.get("favicon"))
+                   favicon=page.get("favicon"), title=page.get("title"),
+                   meta=page.get("meta", []), mount_ids=page.get("mountIds", []))
     html = render_index(shell, session_id=job.session_id, version=job.version, name=job.name,
                         google_scopes=job.google_scopes, root_url="../" * folder.count("/"))
     index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8",

@@ -57,17 +57,146 @@ def test_app_default_export_is_mounted_into_root(build, files, entry):
 
 @pytest.mark.parametrize("files", [
     {},
-    {"/src/App.tsx": APP_TSX},
+    {"/lib/App.tsx": APP_TSX},
     {"/app/components/App.tsx": APP_TSX, "/app/app.tsx": APP_TSX},
-], ids=["empty", "outside-app", "wrong-place-and-case"])
+    {"/index.html": "<!doctype html><title>no script</title><div id=root></div>\n"},
+], ids=["empty", "outside-known-folders", "wrong-place-and-case", "index.html-without-script"])
 def test_missing_entry_fails_listing_the_files_looked_for(build_failure, files):
     error = build_failure(files)
-    for candidate in ("/app/main.tsx", "/app/main.js", "/app/index.tsx", "/app/index.js",
-                      "/app/App.tsx", "/app/App.jsx", "/app/App.ts", "/app/App.js"):
-        assert candidate in error.message
-    assert "no entry file" in error.message
+    looked_for = ", ".join(
+        [f"/{folder}{stem}.{ext}" for folder in ("app/", "src/", "") for stem, exts in (
+            ("main", ("tsx", "ts", "jsx", "js")), ("index", ("tsx", "ts", "jsx", "js")),
+            ("App", ("tsx", "jsx", "ts", "js"))) for ext in exts])
+    assert error.message == (
+        "no entry file: a session needs /app/App.tsx (its default export is mounted into "
+        "#root), a self-mounting /app/main.tsx or /app/index.tsx, the same in /src/ or at /, "
+        'or an /index.html whose <script type="module" src> names its entry; '
+        f"looked for {looked_for}")
     [diagnostic] = error.diagnostics
     assert diagnostic.severity == "error"
+
+
+@pytest.mark.parametrize(("files", "entry"), [
+    ({"/src/App.tsx": APP_TSX}, "/src/App.tsx"),
+    ({"/src/App.jsx": APP_TSX}, "/src/App.jsx"),
+    ({"/App.js": "export default function App() { return <h1>from App.tsx</h1>; }\n"},
+     "/App.js"),
+    ({"/src/App.tsx": APP_TSX, "/App.tsx": "export default 1;\n"}, "/src/App.tsx"),
+    ({"/app/App.tsx": APP_TSX, "/src/App.tsx": "export default 1;\n"}, "/app/App.tsx"),
+], ids=["src-App.tsx", "src-App.jsx", "root-App.js", "src-over-root", "app-over-src"])
+def test_app_in_src_or_at_the_root_is_mounted_into_root(build, files, entry):
+    bundle = build(files)
+    script, sources = _script_and_sources(bundle)
+    assert bundle.entry == entry
+    assert b'getElementById("root")' in script
+    assert b"from App.tsx" in script
+    assert "<stage:entry>" in sources
+
+
+@pytest.mark.parametrize(("files", "entry"), [
+    ({"/src/main.tsx": SELF_MOUNTING, "/src/App.tsx": APP_TSX}, "/src/main.tsx"),
+    ({"/src/index.jsx": SELF_MOUNTING, "/src/App.jsx": APP_TSX}, "/src/index.jsx"),
+    ({"/index.js": SELF_MOUNTING, "/App.js": APP_TSX}, "/index.js"),
+    ({"/src/main.tsx": SELF_MOUNTING, "/src/App.tsx": APP_TSX, "/index.ts": "not me\n",
+      "/App.tsx": "throw new Error('not me');\n"}, "/src/main.tsx"),
+    ({"/app/App.tsx": APP_TSX, "/src/main.tsx": "throw new Error('not me');\n"},
+     "/app/App.tsx"),
+], ids=["vite-src-main", "cra-src-index", "sandpack-root-index", "src-over-root",
+        "app-over-src"])
+def test_vite_cra_and_sandpack_entries_are_found_in_order(build, files, entry):
+    bundle = build(files)
+    script, sources = _script_and_sources(bundle)
+    assert bundle.entry == entry
+    assert entry in sources
+    assert b"not me" not in script
+
+
+INDEX_HTML = """\
+<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8" />
+    <link rel="icon" type="image/svg+xml" href="/vite.svg" />
+    <meta name="viewport" content="width=device-width, initial-scale=1.0" />
+    <meta name="description" content="Plan shifts &amp; swaps" />
+    <meta http-equiv="refresh" content="0; url=https://example.com/" />
+    <title>ShiftCal &mdash; planner</title>
+    <link rel="preconnect" href="https://fonts.googleapis.com">
+  </head>
+  <body>
+    <div id="app"></div>
+    <script type="module" src="/src/main.tsx"></script>
+  </body>
+</html>
+"""
+MOUNTS_INTO_APP = """\
+import { createRoot } from "react-dom/client";
+import App from "./App";
+createRoot(document.getElementById("app")!).render(<App />);
+"""
+
+
+def test_index_html_names_the_entry_and_gives_the_head_and_mount_point(build):
+    bundle = build({"/index.html": INDEX_HTML, "/src/main.tsx": MOUNTS_INTO_APP,
+                    "/src/App.tsx": APP_TSX, "/app/App.tsx": "throw new Error('not me');\n"})
+    script, sources = _script_and_sources(bundle)
+    assert bundle.entry == "/src/main.tsx"
+    assert "/src/main.tsx" in sources
+    assert b"not me" not in script
+    assert bundle.title == "ShiftCal \u2014 planner"
+    assert bundle.meta == [{"attribute": "name", "value": "description",
+                            "content": "Plan shifts & swaps"}]
+    assert bundle.mount_ids == ["app"]
+    assert bundle.warnings == []
+
+
+@pytest.mark.parametrize("src", ["./src/main.tsx", "src/main.tsx?v=3", "/src/./main.tsx"])
+def test_index_html_script_src_is_read_as_a_url_from_the_root(build, src):
+    html = f'<script type="module" src="{src}"></script>'
+    bundle = build({"/index.html": html, "/src/main.tsx": SELF_MOUNTING, "/src/App.tsx": APP_TSX})
+    assert bundle.entry == "/src/main.tsx"
+
+
+def test_index_html_naming_a_missing_entry_fails_saying_which(build_failure):
+    error = build_failure({
+        "/index.html": '<body><div id="root"></div>'
+                       '<script type="module" src="/src/main.jsx"></script></body>',
+        "/src/main.tsx": SELF_MOUNTING, "/src/App.tsx": APP_TSX,
+    })
+    message = ('/index.html loads <script type="module" src="/src/main.jsx">, but no session '
+               "file has that path; push it or point src at the entry file (e.g. /src/main.tsx)")
+    assert error.message == message
+    assert [(d.file, d.message) for d in error.diagnostics] == [("/index.html", message)]
+
+
+def test_index_html_without_script_keeps_its_title_and_the_usual_entry(build):
+    bundle = build({"/index.html": "<title>Board</title><div id=root></div>",
+                    "/src/App.tsx": APP_TSX})
+    assert (bundle.entry, bundle.title, bundle.mount_ids) == ("/src/App.tsx", "Board", [])
+
+
+def test_index_html_stylesheets_other_scripts_are_dropped_with_warnings(build):
+    html = """<head>
+<link rel="stylesheet" href="/fonts.css">
+<link rel="stylesheet" href="/src/index.css">
+<link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Inter">
+<script>window.evil = 1</script>
+<script src="https://cdn.tailwindcss.com"></script>
+</head><body><div id="root"></div><script type="module" src="/src/main.tsx"></script></body>"""
+    bundle = build({"/index.html": html, "/src/main.tsx": SELF_MOUNTING, "/src/App.tsx": APP_TSX,
+                    "/src/index.css": "body { margin: 0 }\n",
+                    "/public/fonts.css": "body { font-family: serif }\n"})
+    assert bundle.styles[0] == "fonts.css"
+    assert [(w.file, w.message, w.severity) for w in bundle.warnings] == [
+        ("/index.html", "/index.html links the stylesheet /src/index.css, which is not loaded: "
+                        'import it from the code (import "/src/index.css") so it is bundled',
+         "warning"),
+        ("/index.html", "/index.html links the stylesheet "
+                        "https://fonts.googleapis.com/css2?family=Inter, which is not loaded: "
+                        "the page loads styles only from session files", "warning"),
+        ("/index.html", "/index.html has 2 <script> element(s) that are not loaded: the page "
+                        "runs only its entry /src/main.tsx", "warning"),
+    ]
 
 
 @pytest.mark.parametrize(("path", "source"), [

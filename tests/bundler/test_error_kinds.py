@@ -122,7 +122,7 @@ ERRORS = [
     pytest.param({"/app/App.tsx": "export function App() { return <p>named</p>; }\n"},
                  Expected("/app/App.tsx", 0, 0, "/app/App.tsx has no default export", ""),
                  id="app-without-default-export"),
-    pytest.param({"/src/App.tsx": APP},
+    pytest.param({"/lib/App.tsx": APP},
                  Expected("", 0, 0, "no entry file: a session needs /app/App.tsx", ""),
                  id="no-entry"),
     pytest.param({"/app/App.tsx": APP, "/public/index.html": "<h1>mine</h1>\n"},
