@@ -99,6 +99,49 @@ def test_hostile_name_scopes_and_content_cannot_inject_into_the_shell(stack, pag
     assert page.errors == []
 
 
+VITE_PROJECT = [
+    {"path": "/index.html", "content": (
+        "<!doctype html>\n<html lang=\"en\">\n  <head>\n"
+        "    <meta charset=\"UTF-8\" />\n"
+        "    <meta name=\"description\" content=\"Shifts &amp; swaps\" />\n"
+        "    <link rel=\"stylesheet\" href=\"https://fonts.googleapis.com/css2?family=Inter\">\n"
+        "    <title>Vite Board</title>\n  </head>\n  <body>\n"
+        "    <div id=\"app\"></div>\n"
+        "    <script type=\"module\" src=\"/src/main.tsx\"></script>\n  </body>\n</html>\n")},
+    {"path": "/src/main.tsx", "content": (
+        'import { StrictMode } from "react";\n'
+        'import { createRoot } from "react-dom/client";\n'
+        'import App from "./App";\n'
+        'import "./index.css";\n'
+        'createRoot(document.getElementById("app")!).render(<StrictMode><App /></StrictMode>);\n')},
+    {"path": "/src/App.tsx", "content": (
+        "export default function App() {\n"
+        "  return <h1 className=\"title\">Board from src</h1>;\n}\n")},
+    {"path": "/src/index.css", "content": ".title { color: rgb(22, 163, 74); }\n"},
+    {"path": "/package.json", "content": (
+        '{"name": "board", "type": "module", "dependencies": {"react": "^19.0.0", '
+        '"react-router-dom": "^7.0.0"}, "devDependencies": {"vite": "^6.0.0"}}\n')},
+]
+
+
+def test_vite_project_with_index_html_renders_with_its_title_into_its_mount_point(stack, page):
+    client, _ = stack
+    _, record = render_and_wait(client, VITE_PROJECT, name="session name", scopes=())
+
+    page.open(record.url)
+    heading = page.tab.locator("#app h1")
+    heading.wait_for()
+    assert heading.inner_text() == "Board from src"
+    assert heading.evaluate("e => getComputedStyle(e).color") == "rgb(22, 163, 74)"
+    assert page.tab.title() == "Vite Board"
+    assert page.tab.locator("#root").count() == 1
+    assert page.tab.get_attribute('meta[name="description"]', "content") == "Shifts & swaps"
+    assert page.tab.locator('link[href^="https:"]').count() == 0
+    assert [w.file for w in record.warnings] == ["/package.json", "/index.html"]
+    assert "react-router-dom" in record.warnings[0].message
+    assert page.errors == []
+
+
 def test_local_render_opens_from_file_url(tmp_path: Path, page):
     out = tmp_path / "out"
     result = subprocess.run(

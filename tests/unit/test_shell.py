@@ -10,7 +10,8 @@ from html.parser import HTMLParser
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bundler.artifacts import Bundle
+from bundler.artifacts import Bundle, SourceFile
+from bundler.index_html import read_index_html
 from bundler.shell import DEFAULT_TITLE, render_index
 
 CONFIG_PREFIX = "window.__STAGE__ = "
@@ -193,3 +194,49 @@ def test_csp_allows_own_scripts_and_exactly_the_config_block():
     assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'none'"]
     assert "'unsafe-inline'" not in html and "'unsafe-eval'" not in html
     assert html.index("Content-Security-Policy") < html.index("<script")
+
+
+HOSTILE_INDEX_HTML = """<!doctype html>
+<html><head>
+<title>Board </title><script>window.__pwned = 'title'</script><!-- </title></title>
+<meta name="description" content="&quot;><script>window.__pwned='meta'</script>">
+<meta property="og:title" content="</head><body onload=alert(1)>">
+<meta http-equiv="refresh" content="0; url=https://evil.example/">
+<meta name="viewport" content="width=10">
+<base href="https://evil.example/">
+<script src="https://evil.example/x.js"></script>
+</head><body>
+<div id='"><script>window.__pwned="id"</script>'></div>
+<div id="app"></div><div id="root"></div>
+<script type="module" src="/src/main.tsx"></script>
+</body></html>
+"""
+
+
+def test_index_html_head_and_ids_are_kept_as_escaped_values_never_as_markup():
+    sources = {"/index.html": SourceFile("/index.html", HOSTILE_INDEX_HTML.encode())}
+    read = read_index_html(sources)
+    assert read is not None
+    bundle = Bundle(scripts=["app-1.js"], styles=[], artifacts=[], title=read.title,
+                    meta=read.meta, mount_ids=read.mount_ids)
+    html = render_index(bundle, session_id="s1", version=1, name="session name",
+                        google_scopes=[]).decode("utf-8")
+    page = Page(html)
+    assert page.tags == (["html", "head", "meta", "meta", "meta", "meta", "link", "title",
+                          "meta", "meta", "script", "script", "body", "div", "div", "div"])
+    assert page.title == "Board"
+    kept = page.with_tag("meta")[4:]  # after the shell's own four
+    assert [(a.get("name"), a.get("property"), a["content"]) for a in kept] == [
+        ("description", None, "\"><script>window.__pwned='meta'</script>"),
+        (None, "og:title", "</head><body onload=alert(1)>"),
+    ]
+    assert [a["id"] for a in page.with_tag("div")] == [
+        "root", '"><script>window.__pwned="id"</script>', "app"]
+    assert "evil.example" not in html
+    assert page.script_srcs == ["app-1.js"]
+
+
+def test_without_an_index_html_title_the_session_name_is_the_title():
+    bundle = Bundle(scripts=[], styles=[], artifacts=[], title=None)
+    html = render_index(bundle, session_id="s1", version=1, name="Shifts", google_scopes=[])
+    assert Page(html.decode()).title == "Shifts"
