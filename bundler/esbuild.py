@@ -18,7 +18,7 @@ import selectors
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
 _STDERR_KEEP_BYTES = 16_384  # enough for a Go panic's first frames, bounded for a runaway
+_IN_FLIGHT = 16  # transforms sent ahead: keeps both cores busy, bounds the answers queued
 
 
 def message(text: str) -> dict[str, Any]:
@@ -74,14 +75,36 @@ class EsbuildService:
         """
         return self._request(request, on_request, timeout_s)
 
-    def transform(self, source: bytes, flags: list[str], timeout_s: float) -> dict[str, Any]:
-        """Transform one file's ``source`` on its own (no bundling, no file system).
+    def transform(self, jobs: Sequence[tuple[bytes, list[str]]],
+                  timeout_s: float) -> list[dict[str, Any]]:
+        """Transform each ``(source, flags)`` on its own: no bundling, no file system.
 
-        Returns esbuild's response map: ``code``, ``map``, ``errors`` and ``warnings``.
-        ``flags`` are command-line flags as for the CLI (``--loader=tsx``, ``--sourcefile=…``).
+        Returns esbuild's response map for each, in order (``code``, ``map``, ``errors``,
+        ``warnings``). ``flags`` are CLI flags (``--loader=tsx``, ``--sourcefile=…``).
+        Up to ``_IN_FLIGHT`` requests are sent before reading answers, so the service
+        works on several files at once; ``timeout_s`` bounds them all together.
         """
-        request = {"command": "transform", "flags": flags, "inputFS": False, "input": source}
-        return self._request(request, _no_callbacks, timeout_s)
+        with self._lock:
+            deadline = time.monotonic() + timeout_s
+            self._ensure_started(deadline, timeout_s)
+            first_id = self._next_id + 1
+            responses: dict[int, dict[str, Any]] = {}
+            sent = 0
+            while len(responses) < len(jobs):
+                while sent < len(jobs) and sent - len(responses) < _IN_FLIGHT:
+                    source, flags = jobs[sent]
+                    self._next_id += 1
+                    self._write(Packet(self._next_id, True, {
+                        "command": "transform", "flags": flags, "inputFS": False,
+                        "input": source}))
+                    sent += 1
+                packet = self._read_packet(deadline, timeout_s)
+                if packet.is_request:  # a ping: transforms call nothing back
+                    self._write(Packet(packet.id, False, self._answer(packet.value,
+                                                                      _no_callbacks)))
+                elif first_id <= packet.id <= self._next_id:
+                    responses[packet.id] = self._checked(packet.value)
+            return [responses[first_id + i] for i in range(len(jobs))]
 
     def _request(self, request: dict[str, Any], on_request: RequestHandler,
                  timeout_s: float) -> dict[str, Any]:
@@ -96,10 +119,12 @@ class EsbuildService:
                 if packet.is_request:
                     self._write(Packet(packet.id, False, self._answer(packet.value, on_request)))
                 elif packet.id == request_id:
-                    response = packet.value
-                    if isinstance(response, dict) and response.get("error"):
-                        raise self._crashed(f"esbuild refused the request: {response['error']}")
-                    return dict(response)
+                    return self._checked(packet.value)
+
+    def _checked(self, response: Any) -> dict[str, Any]:
+        if isinstance(response, dict) and response.get("error"):
+            raise self._crashed(f"esbuild refused the request: {response['error']}")
+        return dict(response)
 
     def close(self) -> None:
         """Stop the service process; the next build starts a new one."""

@@ -42,17 +42,17 @@ def swept(path: str) -> bool:
 def parse_errors(service: EsbuildService, files: Iterable[SourceFile], paths: PathMap,
                  sources: Mapping[str, SourceFile], timeout_s: float) -> list[Diagnostic]:
     """The syntax errors of every swept file, each parsed on its own."""
-    errors: list[Diagnostic] = []
+    jobs = []
     for f in sorted(files, key=lambda f: f.path):
-        if not swept(f.path):
-            continue
-        flags = ["--log-level=silent", "--log-limit=0",
-                 f"--loader={SCRIPT_LOADERS[posixpath.splitext(f.path)[1]]}",
-                 # Named as the build names session files, so PathMap reads both alike.
-                 f"--sourcefile={f.path.lstrip('/')}"]
-        response = service.transform(f.content, flags, timeout_s)
-        errors += [paths.diagnostic(m, "error", sources) for m in response.get("errors") or []]
-    return errors
+        if swept(f.path):
+            jobs.append((f.content, [
+                "--log-level=silent", "--log-limit=0",
+                f"--loader={SCRIPT_LOADERS[posixpath.splitext(f.path)[1]]}",
+                # Named as the build names session files, so PathMap reads both alike.
+                f"--sourcefile={f.path.lstrip('/')}"]))
+    return [paths.diagnostic(m, "error", sources)
+            for response in service.transform(jobs, timeout_s)
+            for m in response.get("errors") or []]
 
 
 def merge(first: Sequence[Diagnostic], more: Iterable[Diagnostic]) -> list[Diagnostic]:

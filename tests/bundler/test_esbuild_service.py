@@ -193,3 +193,20 @@ def test_close_stops_esbuild_and_the_next_build_starts_another(fresh_bundler):
     assert_gone(pid)
     assert fresh_bundler.build(APP).scripts
     assert fresh_bundler.service.pid not in (None, pid)
+
+
+def test_transforms_on_one_service_answer_each_file_in_order(fresh_bundler):
+    fresh_bundler.build(APP)
+    pid = fresh_bundler.service.pid
+    jobs = [(f"export const v{i} = {'' if i % 7 == 3 else i};\n".encode(),
+             ["--log-level=silent", "--loader=ts", f"--sourcefile=app/v{i}.ts"])
+            for i in range(40)]  # more than are sent ahead at once
+    responses = fresh_bundler.service.transform(jobs, DEFAULT_BUILD_TIMEOUT_S)
+    for i, response in enumerate(responses):
+        if i % 7 == 3:
+            [error] = response["errors"]
+            assert (error["text"], error["location"]["file"]) == ('Unexpected ";"', f"app/v{i}.ts")
+        else:
+            assert response["errors"] == []
+            assert response["code"] == f"export const v{i} = {i};\n"
+    assert fresh_bundler.service.pid == pid  # the build's service, not another process
