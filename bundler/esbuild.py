@@ -2,7 +2,9 @@
 
 This is the same channel esbuild's JavaScript API uses, so a build returns its output
 files, metafile and structured messages (file, line, column, line text) in memory, and
-import rules run as a plugin whose callbacks are answered here, in Python.
+import rules run as a plugin whose callbacks are answered here, in Python. The same
+process also transforms single files (``transform``), which a failed build uses to parse
+every file on its own.
 
 A service that hangs past the build timeout is killed (and restarted on the next build);
 one that exits or speaks garbage raises :class:`BundlerCrashed` with the command, exit
