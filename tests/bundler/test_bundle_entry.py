@@ -216,3 +216,11 @@ def test_app_without_default_export_fails_saying_so(build_failure, path, source)
 def test_self_mounting_entry_needs_no_default_export(build):
     bundle = build({"/app/main.tsx": 'document.body.textContent = "plain main";\n'})
     assert bundle.entry == "/app/main.tsx"
+
+
+def test_src_app_without_default_export_is_told_which_file_is_mounted(build_failure):
+    error = build_failure({"/src/App.tsx": "export function App() { return null; }\n"})
+    assert [(d.file, d.message) for d in error.diagnostics] == [(
+        "/src/App.tsx",
+        "/src/App.tsx has no default export: the page mounts the default export of "
+        "/src/App.tsx, e.g. `export default function App() { ... }`")]
