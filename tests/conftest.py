@@ -101,18 +101,23 @@ class Namespace:
         return StageClient(self.settings(**extra))
 
 
-@pytest.fixture
-def namespace(redis_url: str, s3_endpoint: str, bucket: str) -> Iterator[Namespace]:
-    """A namespace of its own; its keys, queue and kombu bindings are deleted afterwards."""
-    ns = Namespace(redis_url, s3_endpoint, bucket)
-    yield ns
-    client = redis.Redis.from_url(redis_url)
+def delete_namespace(ns: Namespace) -> None:
+    """Delete the namespace's keys, queue and kombu bindings."""
+    client = redis.Redis.from_url(ns.redis_url)
     env = ns.env
     keys = list(client.scan_iter(match=env["STAGE_KEY_PREFIX"] + "*", count=1000))
     keys += [env["STAGE_QUEUE"], f"_kombu.binding.{env['STAGE_QUEUE']}",
              f"_kombu.binding_permanent.{env['STAGE_QUEUE']}"]
     client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def namespace(redis_url: str, s3_endpoint: str, bucket: str) -> Iterator[Namespace]:
+    """A namespace of its own; its keys, queue and kombu bindings are deleted afterwards."""
+    ns = Namespace(redis_url, s3_endpoint, bucket)
+    yield ns
+    delete_namespace(ns)
 
 
 @pytest.fixture
@@ -139,6 +144,23 @@ def stack(namespace: Namespace, start_worker: Callable[..., WorkerProcess]
     worker = start_worker(namespace)
     with namespace.client() as client:
         yield client, worker
+
+
+@pytest.fixture(scope="module")
+def module_stack(redis_url: str, s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[tuple[StageClient, WorkerProcess]]:
+    """A client and one worker (two processes) shared by every test of a module, in a namespace
+    of its own: for modules that render many apps once and then only look at them."""
+    ns = Namespace(redis_url, s3_endpoint, create_public_bucket(s3_endpoint, "stage-test"))
+    worker = WorkerProcess(ns.env, tmp_path_factory.mktemp("module-worker") / "worker.log",
+                           concurrency=2)
+    try:
+        worker.wait_ready()
+        with ns.client() as client:
+            yield client, worker
+    finally:
+        worker.stop()
+        delete_namespace(ns)
 
 
 @pytest.fixture(scope="session")
