@@ -147,6 +147,8 @@ class Bundle:
     #: when the store lacks them (the chunks and the overlay).
     vendor_scripts: list[str] = field(default_factory=list)
     vendor: list[Artifact] = field(default_factory=list)
+    #: Milliseconds spent compiling Tailwind stylesheets (part of the build's time).
+    css_ms: float = 0.0
 
     @property
     def total_bytes(self) -> int:

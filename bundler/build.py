@@ -18,6 +18,7 @@ from bundler.artifacts import (
     SourceFile,
     content_type_for,
 )
+from bundler.css import TailwindCss
 from bundler.diagnostics import PathMap, import_parents, outside_diagnostic, with_chain
 from bundler.entry import GENERATED_ENTRY_NAME, Entry, find_entry
 from bundler.errors import BuildFailed
@@ -32,6 +33,7 @@ from bundler.outputs import (
 )
 from bundler.runtime import Runtime
 from bundler.shell import TEMPLATES_DIR
+from bundler.tailwind import TailwindService
 from bundler.tsconfig import read_aliases
 from bundler.vendor import VENDOR_NAMESPACE, VendorSet, load_or_build_vendor
 from bundler.workspace import Workspace
@@ -118,10 +120,12 @@ class Bundler:
     def __init__(self, runtime: Runtime | None = None,
                  timeout_s: float = DEFAULT_BUILD_TIMEOUT_S,
                  templates_dir: Path = TEMPLATES_DIR,
-                 vendor_cache: Path | None = None, work_dir: Path | None = None) -> None:
+                 vendor_cache: Path | None = None, work_dir: Path | None = None,
+                 node_binary: str = "node") -> None:
         """``vendor_cache`` turns on vendor chunks (see bundler.vendor), cached there.
 
         ``work_dir`` is where the build folder goes (default: tmpfs, else the temp folder).
+        ``node_binary`` runs the Tailwind service.
         """
         self.runtime = runtime or Runtime()
         self.timeout_s = timeout_s
@@ -129,6 +133,8 @@ class Bundler:
         self.vendor_cache = vendor_cache
         self.work_dir = work_dir
         self.service = EsbuildService(self.runtime.binary, self.runtime.esbuild_version)
+        self.tailwind = TailwindService(node_binary)
+        self._css = TailwindCss(self.tailwind, timeout_s)
         self._vendor: VendorSet | None = None
         self._workspace: Workspace | None = None
         self._shims: dict[str, Path] = {}  # vendored specifier → its shim, in the workspace
@@ -146,10 +152,12 @@ class Bundler:
     def config_key(self) -> str:
         """What besides the files decides the output: part of every render's input hash."""
         vendor = self.vendor
-        return f"{self.runtime.lock_hash}:vendor={vendor.key if vendor else 'off'}"
+        return (f"{self.runtime.lock_hash}:vendor={vendor.key if vendor else 'off'}"
+                f":tailwind={self.runtime.tailwind_version}")
 
     def close(self) -> None:
         self.service.close()
+        self.tailwind.close()
         if self._workspace is not None:
             self._workspace.close()
             self._workspace = None
@@ -167,7 +175,9 @@ class Bundler:
         with self._lock:
             if self._workspace is None:
                 self._workspace = Workspace(self.work_dir)
-            self._workspace.sync(files)
+            css = self._css.compile_entries(sources)
+            self._workspace.sync([SourceFile(f.path, css.compiled[f.path]) if f.path in css.compiled
+                                  else f for f in files])
             vendor = self.vendor
             if vendor is not None and not self._shims:
                 self._shims = vendor.write_shims(self._shim_folder)
@@ -192,6 +202,10 @@ class Bundler:
             scripts, styles, artifacts = browser_artifacts(
                 browser.outputs, browser.metafile, paths, out_root,
                 [a.path for a in public])
+            tailwind = self._css.zero_config(sources, css, _session_styles(browser.metafile, paths))
+            if tailwind is not None:  # before the app's own styles, which may override it
+                styles.insert(0, tailwind.path)
+                artifacts.append(tailwind)
             if server is not None:
                 _check_inputs(server.metafile, paths, browser=False)
                 artifacts += server_artifacts(server.outputs, out_root)
@@ -211,6 +225,7 @@ class Bundler:
                 routes=routes,
                 overlay=overlay.path,
                 favicon=next((name for name in FAVICONS if name in public_names), None),
+                css_ms=css.ms,
             )
 
     @property
@@ -299,6 +314,13 @@ class _Result:
         self.warnings = warnings
         self.metafile = metafile
         self.outputs = outputs
+
+
+def _session_styles(metafile: Mapping[str, Any], paths: PathMap) -> list[str]:
+    """The session stylesheets the browser build bundled, as pushed."""
+    named = (paths.display(name) for name in metafile.get("inputs", {}))
+    return [name for name in named if name.endswith(".css") and name.startswith("/")
+            and not name.startswith("/node_modules/")]
 
 
 def _check_inputs(metafile: Mapping[str, Any], paths: PathMap, *, browser: bool) -> None:

@@ -74,7 +74,7 @@ function resolveSession(id, base) {
   return "/" + out.join("/");
 }
 
-function loaders(files) {
+function loaders(files, loaded) {
   const loadStylesheet = async (id, base) => {
     const pinned = STYLESHEETS.get(id);
     if (pinned !== undefined) return { path: pinned, base: dirname(pinned), content: readPinned(pinned) };
@@ -82,7 +82,10 @@ function loaders(files) {
     if (relative && base.startsWith(SESSION)) {
       let path = resolveSession(id, base);
       if (!(path in files) && `${path}.css` in files) path = `${path}.css`;
-      if (path in files) return { path, base: SESSION + dirname(path), content: files[path] };
+      if (path in files) {
+        loaded.set(path, files[path]);
+        return { path, base: SESSION + dirname(path), content: files[path] };
+      }
       throw new UserError(`@import "${id}": ${path} is not a session file; a stylesheet may import ${ALLOWED}`);
     }
     throw new UserError(`@import "${id}" is not available; a stylesheet may import ${ALLOWED}`);
@@ -102,28 +105,33 @@ function loaders(files) {
   return { loadStylesheet, loadModule };
 }
 
-function stylesheetKey(entry, files) {
-  const sheets = Object.keys(files).filter((p) => p.endsWith(".css")).sort();
-  return JSON.stringify([entry.path, entry.css, ...sheets.map((p) => [p, files[p]])]);
+// A compiled stylesheet depends on its own text and the session stylesheets it imported.
+function cached(cache, entry, files) {
+  const key = `${entry.path}\0${entry.css}`;
+  const kept = cache.get(key);
+  cache.delete(key);
+  if (kept === undefined) return undefined;
+  for (const [path, content] of kept.loaded) if (files[path] !== content) return undefined;
+  cache.set(key, kept); // most recently used last
+  return kept;
+}
+
+function keep(cache, entry, value) {
+  cache.set(`${entry.path}\0${entry.css}`, value);
+  if (cache.size > KEEP_COMPILERS) cache.delete(cache.keys().next().value);
+  return value;
 }
 
 async function compilerFor(entry, files, candidates) {
-  const key = stylesheetKey(entry, files);
-  const kept = compilers.get(key);
-  compilers.delete(key);
-  if (kept && [...kept.seen].every((c) => candidates.has(c))) {
-    compilers.set(key, kept); // most recently used last
-    return kept;
-  }
+  const kept = cached(compilers, entry, files);
+  if (kept && [...kept.seen].every((c) => candidates.has(c))) return kept;
+  const loaded = new Map();
   const compiler = await compile(entry.css, {
     base: SESSION + dirname(entry.path),
     from: entry.path,
-    ...loaders(files),
+    ...loaders(files, loaded),
   });
-  const fresh = { compiler, seen: new Set() };
-  compilers.set(key, fresh);
-  if (compilers.size > KEEP_COMPILERS) compilers.delete(compilers.keys().next().value);
-  return fresh;
+  return keep(compilers, entry, { compiler, loaded, seen: new Set() });
 }
 
 const SCANNED = /\.(tsx|ts|jsx|js|mjs|cjs|html|htm|md|mdx|json|vue|svelte|astro)$/;
@@ -145,15 +153,14 @@ function build(kept, candidates) {
 }
 
 async function hasUtility(entry, files, probe) {
-  const key = stylesheetKey(entry, files);
-  let system = designSystems.get(key);
-  if (system === undefined) {
-    system = await loadDesignSystem(entry.css, { base: SESSION + dirname(entry.path), ...loaders(files) });
-    if (designSystems.size >= KEEP_COMPILERS) designSystems.clear();
-    designSystems.set(key, system);
+  let kept = cached(designSystems, entry, files);
+  if (kept === undefined) {
+    const loaded = new Map();
+    const system = await loadDesignSystem(entry.css, { base: SESSION + dirname(entry.path), ...loaders(files, loaded) });
+    kept = keep(designSystems, entry, { system, loaded });
   }
   const probed = new Scanner({}).scanFiles([{ content: probe, extension: "html" }]);
-  return system.candidatesToCss(probed).some((css) => css !== null);
+  return kept.system.candidatesToCss(probed).some((css) => css !== null);
 }
 
 async function handle(request) {
