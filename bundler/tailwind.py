@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bundler.artifacts import Diagnostic
 from bundler.errors import BuildFailed, BundlerCrashed, BundlerTimeout
@@ -90,13 +91,18 @@ class TailwindService:
         if response.get("id") != request["id"]:
             raise self._crashed(f"answered request {response.get('id')!r}, "
                                 f"expected {request['id']}")
-        if "error" in response:
-            error = response["error"]
-            diagnostic = Diagnostic(str(error["file"]), int(error["line"]),
-                                    int(error["column"]), str(error["message"]),
-                                    str(error["lineText"]))
-            raise BuildFailed(f"Tailwind could not compile {diagnostic.file}", [diagnostic])
-        return Compiled(response["css"], int(response["candidates"]))
+        try:
+            if "error" in response:
+                error = response["error"]
+                diagnostic = Diagnostic(str(error["file"]), int(error["line"]),
+                                        int(error["column"]), str(error["message"]),
+                                        str(error["lineText"]))
+            else:
+                css = response["css"]
+                return Compiled(None if css is None else str(css), int(response["candidates"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._crashed(f"the Tailwind service answered {str(response)[:200]}") from exc
+        raise BuildFailed(f"Tailwind could not compile {diagnostic.file}", [diagnostic])
 
     def close(self) -> None:
         """Stop the service process; the next request starts a new one."""
@@ -141,7 +147,7 @@ class TailwindService:
         except (BrokenPipeError, ValueError) as exc:
             raise self._crashed(f"the Tailwind service stopped reading its input: {exc}") from exc
 
-    def _read_response(self, deadline: float, timeout_s: float) -> dict[str, object]:
+    def _read_response(self, deadline: float, timeout_s: float) -> dict[str, Any]:
         line = self._read_line(deadline, timeout_s)
         try:
             response = json.loads(line)

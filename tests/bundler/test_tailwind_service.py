@@ -7,6 +7,7 @@ build error, and a crash or a hang is an infrastructure error after which it sta
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from bundler import (
     Diagnostic,
     TailwindService,
 )
+from bundler.tailwind import SERVICE_SCRIPT
 
 TIMEOUT_S = 20.0
 ENTRY = "/app/globals.css"
@@ -89,8 +91,8 @@ def test_theme_apply_utility_and_custom_variant_compile(service):
         TIMEOUT_S).css
     assert css is not None
     assert "--color-brand: #123456;" in css
-    assert ".card {\n  background-color: var(--color-brand);\n  padding: calc(var(--spacing) * 4);" \
-        in css
+    assert (".card {\n  background-color: var(--color-brand);\n"
+            "  padding: calc(var(--spacing) * 4);") in css
     assert ".content-auto {\n    content-visibility: auto;" in css
     assert "@media (pointer: fine) {\n    .pointer\\:flex {\n      display: flex;" in css
 
@@ -150,9 +152,8 @@ def test_a_probe_without_utilities_compiles_nothing(service):
 
 def test_too_many_candidates_is_a_build_error():
     words = " ".join(f"w{i}" for i in range(300))
-    with TailwindService(max_candidates=100) as small:
-        with pytest.raises(BuildFailed) as info:
-            small.compile(ENTRY, TAILWIND, {"/app/words.ts": words}, TIMEOUT_S)
+    with TailwindService(max_candidates=100) as small, pytest.raises(BuildFailed) as info:
+        small.compile(ENTRY, TAILWIND, {"/app/words.ts": words}, TIMEOUT_S)
     assert info.value.diagnostics[0].message == (
         "the session's files hold 300 distinct class candidates, more than the limit of 100")
 
@@ -180,15 +181,20 @@ def test_a_killed_service_is_started_again_on_the_next_compile():
         assert running.pid not in (None, dead)
 
 
-def test_a_hanging_service_times_out_is_killed_and_started_again(tmp_path):
-    script = fake_service(tmp_path, "setInterval(() => {}, 1000);\n")
-    hanging = TailwindService(script=script)
+def test_a_hanging_service_times_out_and_is_killed(tmp_path):
+    # A Python stand-in for node: it writes its pid at once, however loaded the machine.
+    node = tmp_path / "node"
+    node.write_text(f"#!{sys.executable}\nimport os, time\n"
+                    "open(os.path.join(os.path.dirname(__file__), 'pid'), 'w')"
+                    ".write(str(os.getpid()))\ntime.sleep(600)\n")
+    node.chmod(0o755)
+    hanging = TailwindService(node=str(node))
     started = time.monotonic()
     with pytest.raises(BundlerTimeout) as info:
-        hanging.compile(ENTRY, TAILWIND, APP, 0.5)
+        hanging.compile(ENTRY, TAILWIND, APP, 1.0)
     assert str(info.value) == (
-        f"command: node --max-old-space-size=256 {script}\n"
-        "the Tailwind service did not finish within 0.5s (build timeout) and was killed")
+        f"command: {node} --max-old-space-size=256 {SERVICE_SCRIPT}\n"
+        "the Tailwind service did not finish within 1s (build timeout) and was killed")
     assert isinstance(info.value, BundlerUnavailable)
     assert time.monotonic() - started < 5
     assert hanging.pid is None
