@@ -60,6 +60,7 @@ class TailwindService:
         self._buffer = bytearray()
         self._stderr = bytearray()
         self._next_id = 0
+        self._was_running = False  # whether the current request found the process running
         self._lock = threading.Lock()
 
     @property
@@ -81,13 +82,19 @@ class TailwindService:
         """
         with self._lock:
             deadline = time.monotonic() + timeout_s
-            self._ensure_started()
             self._next_id += 1
             request = {"id": self._next_id, "entry": {"path": entry_path, "css": css},
                        "files": dict(files), "probe": probe,
                        "maxCandidates": self.max_candidates}
-            self._write(json.dumps(request).encode("utf-8") + b"\n")
-            response = self._read_response(deadline, timeout_s)
+            data = json.dumps(request).encode("utf-8") + b"\n"
+            try:
+                response = self._exchange(data, deadline, timeout_s)
+            except BundlerCrashed:
+                if not self._was_running:
+                    raise
+                # A process that died between requests (killed, out of memory) is found
+                # dead only now: the request is pure, so a new process answers it.
+                response = self._exchange(data, deadline, timeout_s)
         if response.get("id") != request["id"]:
             raise self._crashed(f"answered request {response.get('id')!r}, "
                                 f"expected {request['id']}")
@@ -103,6 +110,12 @@ class TailwindService:
         except (KeyError, TypeError, ValueError) as exc:
             raise self._crashed(f"the Tailwind service answered {str(response)[:200]}") from exc
         raise BuildFailed(f"Tailwind could not compile {diagnostic.file}", [diagnostic])
+
+    def _exchange(self, data: bytes, deadline: float, timeout_s: float) -> dict[str, Any]:
+        self._was_running = self._proc is not None and self._proc.poll() is None
+        self._ensure_started()
+        self._write(data)
+        return self._read_response(deadline, timeout_s)
 
     def close(self) -> None:
         """Stop the service process; the next request starts a new one."""

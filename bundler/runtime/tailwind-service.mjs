@@ -46,7 +46,7 @@ const ALLOWED = `session files, ${[...new Set([...STYLESHEETS.keys()].map((k) =>
 const SESSION = "session:";
 // Compilers kept per distinct stylesheet input. A compiler's build() remembers every
 // candidate it was given, so one is reused only for a candidate set that contains all of
-// them: the output is then exactly what a fresh compiler would give.
+// them: the output is then exactly what a fresh compiler would give (see prepareSpare).
 const KEEP_COMPILERS = 8;
 const compilers = new Map();
 // Design systems answer "is this a utility?" without remembering anything (the probe).
@@ -122,16 +122,38 @@ function keep(cache, entry, value) {
   return value;
 }
 
-async function compilerFor(entry, files, candidates) {
-  const kept = cached(compilers, entry, files);
-  if (kept && [...kept.seen].every((c) => candidates.has(c))) return kept;
+async function freshCompiler(entry, files) {
   const loaded = new Map();
   const compiler = await compile(entry.css, {
     base: SESSION + dirname(entry.path),
     from: entry.path,
     ...loaders(files, loaded),
   });
-  return keep(compilers, entry, { compiler, loaded, seen: new Set() });
+  return { compiler, loaded, seen: new Set() };
+}
+
+async function compilerFor(entry, files, candidates) {
+  const kept = cached(compilers, entry, files);
+  if (kept !== undefined) {
+    if ([...kept.current.seen].every((c) => candidates.has(c))) return kept.current;
+    if (kept.spare !== null) {
+      [kept.current, kept.spare] = [kept.spare, null];
+      return kept.current;
+    }
+  }
+  const current = await freshCompiler(entry, files);
+  keep(compilers, entry, { entry, loaded: current.loaded, current, spare: null });
+  return current;
+}
+
+// Compiling a stylesheet costs far more than building from a compiler (tens of ms against
+// a few), and a compiler that saw a class cannot serve a page without it. So once an
+// answer is out, the stylesheet just used gets a fresh spare compiler, ready for the
+// session's next edit; this runs while the worker uploads, not while it waits.
+async function prepareSpare(entry) {
+  const kept = compilers.get(`${entry.path}\0${entry.css}`);
+  if (kept === undefined || kept.spare !== null || kept.current.seen.size === 0) return;
+  kept.spare = await freshCompiler(kept.entry, Object.fromEntries(kept.loaded));
 }
 
 const SCANNED = /\.(tsx|ts|jsx|js|mjs|cjs|html|htm|md|mdx|json|vue|svelte|astro)$/;
@@ -210,4 +232,5 @@ for await (const line of input) {
     response = { id: request.id, error: locate(error, request.entry, request.files) };
   }
   process.stdout.write(JSON.stringify(response) + "\n");
+  if (!response.error) setImmediate(() => prepareSpare(request.entry).catch(() => {}));
 }
