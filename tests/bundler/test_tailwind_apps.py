@@ -13,7 +13,14 @@ import time
 import pytest
 from stage_samples import SHIFTCAL
 
-from bundler import Bundle, Bundler, Diagnostic, SourceFile
+from bundler import (
+    Bundle,
+    Bundler,
+    BundlerCrashed,
+    BundlerUnavailable,
+    Diagnostic,
+    SourceFile,
+)
 from bundler.css import tailwind_signal
 
 ZERO_CONFIG = {"/app/App.tsx": (
@@ -157,6 +164,17 @@ def test_classes_that_are_no_tailwind_utilities_get_no_tailwind(build):
         '  return <div className="card title" style={{display: hidden}}>hi</div>;\n}\n')})
     assert bundle.styles == []
     assert not any(a.path.endswith(".css") for a in bundle.artifacts)
+
+
+def test_a_tailwind_service_that_cannot_start_is_an_infrastructure_error():
+    broken = without_tailwind()
+    try:
+        with pytest.raises(BundlerUnavailable) as info:
+            broken.build(session(ZERO_CONFIG))
+    finally:
+        broken.close()
+    assert isinstance(info.value, BundlerCrashed)
+    assert info.value.output.startswith("could not start the Tailwind service: ")
 
 
 def test_a_killed_tailwind_service_is_restarted_by_the_next_build(bundler):
