@@ -28,6 +28,7 @@ ZERO_CONFIG = [{"path": "/app/App.tsx", "content": (
     '      <button data-testid="danger" className="bg-destructive hover:bg-red-900">'
     "Delete</button>\n"
     '      <div data-testid="sized" className="w-[137px] inline-styled">x</div>\n'
+    '      <div data-testid="row" className="flex items-center">y</div>\n'
     "    </main>\n"
     "  );\n"
     "}\n")}]
@@ -123,6 +124,8 @@ def test_zero_config_app_is_styled_by_its_classes_and_default_tokens(stack, page
     page.open(record.url)
     page.tab.get_by_test_id("main").wait_for()
 
+    assert page.style("row", "display") == "flex"
+    assert page.style("row", "align-items") == "center"
     assert page.style("main", "display") == "grid"  # md: at 1024px wide
     assert page.style("sized", "width") == "137px"
     red, green, blue, alpha = page.tab.get_by_test_id("danger").evaluate(PAINTED)
