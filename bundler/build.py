@@ -153,7 +153,7 @@ class Bundler:
         """What besides the files decides the output: part of every render's input hash."""
         vendor = self.vendor
         return (f"{self.runtime.lock_hash}:vendor={vendor.key if vendor else 'off'}"
-                f":tailwind={self.runtime.tailwind_version}")
+                f":tailwind={self.runtime.tailwind_version}+{self._css.digest}")
 
     def close(self) -> None:
         self.service.close()

@@ -23,10 +23,11 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from bundler.artifacts import Artifact, SourceFile, content_type_for
-from bundler.tailwind import TailwindService
+from bundler.tailwind import SERVICE_SCRIPT, TailwindService
 
 __all__ = ["TailwindCss", "CssResult", "DEFAULTS_PATH", "own_entries", "tailwind_signal"]
 
@@ -138,6 +139,12 @@ class TailwindCss:
         self.service = service
         self.timeout_s = timeout_s
         self._defaults = DEFAULTS_PATH.read_text("utf-8")
+
+    @cached_property
+    def digest(self) -> str:
+        """Changes when the default tokens or the service's scanning and loading rules do."""
+        content = self._defaults.encode("utf-8") + SERVICE_SCRIPT.read_bytes()
+        return hashlib.sha256(content).hexdigest()[:12]
 
     def compile_entries(self, sources: Mapping[str, SourceFile]) -> CssResult:
         """Every own entry compiled (path → compiled bytes). Raises BuildFailed."""

@@ -7,6 +7,7 @@ plain-CSS app is built exactly as if Tailwind did not exist.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -21,7 +22,8 @@ from bundler import (
     Diagnostic,
     SourceFile,
 )
-from bundler.css import tailwind_signal
+from bundler.css import DEFAULTS_PATH, tailwind_signal
+from bundler.tailwind import SERVICE_SCRIPT
 
 ZERO_CONFIG = {"/app/App.tsx": (
     "export default function App() {\n"
@@ -188,9 +190,11 @@ def test_a_killed_tailwind_service_is_restarted_by_the_next_build(bundler):
     assert bundler.tailwind.pid not in (None, dead)
 
 
-def test_tailwind_version_is_part_of_the_config_key(bundler):
-    assert bundler.config_key.endswith(f":tailwind={bundler.runtime.tailwind_version}")
-    assert bundler.runtime.tailwind_version.startswith("4.")
+def test_tailwind_version_and_default_tokens_are_part_of_the_config_key(bundler):
+    version = bundler.runtime.tailwind_version
+    assert version.startswith("4.")
+    tokens = hashlib.sha256(DEFAULTS_PATH.read_bytes() + SERVICE_SCRIPT.read_bytes())
+    assert bundler.config_key.endswith(f":tailwind={version}+{tokens.hexdigest()[:12]}")
 
 
 @pytest.mark.parametrize(("files", "signal"), [
