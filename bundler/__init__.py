@@ -10,6 +10,7 @@ from bundler.errors import (
     BundlerUnavailable,
 )
 from bundler.runtime import Runtime
+from bundler.tailwind import TailwindService
 
 __all__ = [
     "Artifact",
@@ -25,5 +26,6 @@ __all__ = [
     "Route",
     "Runtime",
     "SourceFile",
+    "TailwindService",
     "content_type_for",
 ]

@@ -153,6 +153,8 @@ class Bundle:
     title: str | None = None
     meta: list[dict[str, str]] = field(default_factory=list)
     mount_ids: list[str] = field(default_factory=list)
+    #: Milliseconds spent compiling Tailwind stylesheets (part of the build's time).
+    css_ms: float = 0.0
 
     @property
     def total_bytes(self) -> int:

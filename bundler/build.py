@@ -25,6 +25,7 @@ from bundler.diagnostics import (
     outside_diagnostic,
     with_chain,
 )
+from bundler.css import TailwindCss
 from bundler.entry import GENERATED_ENTRY_NAME, Entry, find_entry
 from bundler.errors import BuildFailed
 from bundler.esbuild import EsbuildService
@@ -41,6 +42,7 @@ from bundler.package_json import PACKAGE_JSON, package_json_warnings
 from bundler.runtime import Runtime
 from bundler.shell import TEMPLATES_DIR
 from bundler.syntax import SCRIPT_LOADERS, merge, parse_errors
+from bundler.tailwind import TailwindService
 from bundler.tsconfig import read_aliases
 from bundler.vendor import VENDOR_NAMESPACE, VendorSet, load_or_build_vendor
 from bundler.workspace import Workspace
@@ -128,10 +130,12 @@ class Bundler:
     def __init__(self, runtime: Runtime | None = None,
                  timeout_s: float = DEFAULT_BUILD_TIMEOUT_S,
                  templates_dir: Path = TEMPLATES_DIR,
-                 vendor_cache: Path | None = None, work_dir: Path | None = None) -> None:
+                 vendor_cache: Path | None = None, work_dir: Path | None = None,
+                 node_binary: str = "node") -> None:
         """``vendor_cache`` turns on vendor chunks (see bundler.vendor), cached there.
 
         ``work_dir`` is where the build folder goes (default: tmpfs, else the temp folder).
+        ``node_binary`` runs the Tailwind service.
         """
         self.runtime = runtime or Runtime()
         self.timeout_s = timeout_s
@@ -139,6 +143,8 @@ class Bundler:
         self.vendor_cache = vendor_cache
         self.work_dir = work_dir
         self.service = EsbuildService(self.runtime.binary, self.runtime.esbuild_version)
+        self.tailwind = TailwindService(node_binary)
+        self._css = TailwindCss(self.tailwind, timeout_s)
         self._vendor: VendorSet | None = None
         self._workspace: Workspace | None = None
         self._shims: dict[str, Path] = {}  # vendored specifier → its shim, in the workspace
@@ -156,10 +162,12 @@ class Bundler:
     def config_key(self) -> str:
         """What besides the files decides the output: part of every render's input hash."""
         vendor = self.vendor
-        return f"{self.runtime.lock_hash}:vendor={vendor.key if vendor else 'off'}"
+        return (f"{self.runtime.lock_hash}:vendor={vendor.key if vendor else 'off'}"
+                f":tailwind={self.runtime.tailwind_version}+{self._css.digest}")
 
     def close(self) -> None:
         self.service.close()
+        self.tailwind.close()
         if self._workspace is not None:
             self._workspace.close()
             self._workspace = None
@@ -180,7 +188,10 @@ class Bundler:
                 self._workspace = Workspace(self.work_dir)
             # esbuild would read /package.json as the root's manifest (and fail on a broken
             # one); it is the session's wish list, only read for warnings.
-            self._workspace.sync([f for f in files if f.path != PACKAGE_JSON])
+            css = self._css.compile_entries(sources)
+            self._workspace.sync([SourceFile(f.path, css.compiled[f.path])
+                                  if f.path in css.compiled else f
+                                  for f in files if f.path != PACKAGE_JSON])
             vendor = self.vendor
             if vendor is not None and not self._shims:
                 self._shims = vendor.write_shims(self._shim_folder)
@@ -210,6 +221,10 @@ class Bundler:
             scripts, styles, artifacts = browser_artifacts(
                 browser.outputs, browser.metafile, paths, out_root,
                 [a.path for a in public])
+            tailwind = self._css.zero_config(sources, css, _session_styles(browser.metafile, paths))
+            if tailwind is not None:  # before the app's own styles, which may override it
+                styles.insert(0, tailwind.path)
+                artifacts.append(tailwind)
             if server is not None:
                 _check_inputs(server.metafile, paths, browser=False)
                 artifacts += server_artifacts(server.outputs, out_root)
@@ -232,6 +247,7 @@ class Bundler:
                 title=page.title if page else None,
                 meta=page.meta if page else [],
                 mount_ids=page.mount_ids if page else [],
+                css_ms=css.ms,
             )
 
     @property
@@ -320,6 +336,13 @@ class _Result:
         self.warnings = warnings
         self.metafile = metafile
         self.outputs = outputs
+
+
+def _session_styles(metafile: Mapping[str, Any], paths: PathMap) -> list[str]:
+    """The session stylesheets the browser build bundled, as pushed."""
+    named = (paths.display(name) for name in metafile.get("inputs", {}))
+    return [name for name in named if name.endswith(".css") and name.startswith("/")
+            and not name.startswith("/node_modules/")]
 
 
 def _check_inputs(metafile: Mapping[str, Any], paths: PathMap, *, browser: bool) -> None:

@@ -4,8 +4,10 @@
      ├── BuildFailed        the session's code does not build; carries every diagnostic.
      │                      Reported to the caller, never retried.
      └── BundlerUnavailable the bundler itself failed; retried with backoff by the worker.
-          ├── BundlerCrashed  esbuild could not start, exited or spoke garbage
-          └── BundlerTimeout  esbuild did not answer within the build timeout and was killed
+          ├── BundlerCrashed  esbuild or the Tailwind service could not start, exited or
+          │                   spoke garbage
+          └── BundlerTimeout  esbuild or the Tailwind service did not answer within the
+                              build timeout and was killed
 """
 
 from __future__ import annotations
@@ -58,12 +60,12 @@ class BundlerCrashed(BundlerUnavailable):
 
 
 class BundlerTimeout(BundlerUnavailable):
-    """esbuild did not finish within the build timeout; its process was killed."""
+    """A helper process did not finish within the build timeout; it was killed."""
 
-    def __init__(self, command: Sequence[str], timeout_s: float) -> None:
+    def __init__(self, command: Sequence[str], timeout_s: float, tool: str = "esbuild") -> None:
         self.command = list(command)
         self.timeout_s = timeout_s
         super().__init__(
             f"command: {shlex.join(self.command)}\n"
-            f"esbuild did not finish within {timeout_s:g}s (build timeout) and was killed"
+            f"{tool} did not finish within {timeout_s:g}s (build timeout) and was killed"
         )

@@ -1,4 +1,5 @@
-"""The pinned npm runtime in ``bundler/runtime/``: the esbuild binary and the package allowlist."""
+"""The pinned npm runtime in ``bundler/runtime/``: the esbuild binary, the Tailwind toolchain
+and the package allowlist."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ __all__ = ["Runtime", "DEFAULT_RUNTIME_DIR", "package_name"]
 DEFAULT_RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 
 # Packages in package.json that sandbox code may not import: build tools, not browser code.
-_NOT_IMPORTABLE = frozenset({"esbuild"})
+# The Tailwind toolchain runs in the Tailwind service; stylesheets reach it by @import.
+_NOT_IMPORTABLE = frozenset({
+    "esbuild", "tailwindcss", "@tailwindcss/oxide", "@tailwindcss/typography", "tw-animate-css",
+})
 
 _OS = {"linux": "linux", "darwin": "darwin", "win32": "win32", "freebsd": "freebsd"}
 _ARCH = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
@@ -54,6 +58,12 @@ class Runtime:
     def esbuild_version(self) -> str:
         """The esbuild version the lock pins (what the binary must report)."""
         installed = self.node_modules / "esbuild" / "package.json"
+        return str(json.loads(installed.read_text("utf-8"))["version"])
+
+    @cached_property
+    def tailwind_version(self) -> str:
+        """The Tailwind version the lock pins (the compiler the Tailwind service runs)."""
+        installed = self.node_modules / "tailwindcss" / "package.json"
         return str(json.loads(installed.read_text("utf-8"))["version"])
 
     @cached_property

@@ -4,9 +4,11 @@ Everything that comes from a session (its name, scopes, ids) is escaped: text th
 autoescape, the runtime config through jinja2's HTML-safe JSON, which writes ``<``,
 ``>``, ``&`` and ``'`` as ``\\u`` escapes so no value can close the ``<script>`` it sits in.
 
-Both pages carry a Content-Security-Policy: scripts and styles only from the version's
-own origin, and the one inline block (the config script, or the error page's style)
-allowed by its sha256 hash.
+Both pages carry a Content-Security-Policy: scripts only from the version's own origin
+plus the one inline block (the config script) allowed by its sha256 hash. An app's page
+allows inline styles as well as its own stylesheets: React apps render ``<style>``
+elements and libraries (toasts, animation) inject them at run time, and a style cannot
+run code. The error page allows exactly its own style block, by hash.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ __all__ = ["render_index", "render_error", "csp_hash", "content_security_policy"
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 #: Part of every render's input hash: bump it when the shell's output changes.
-SHELL_VERSION = "5"  # 5: /index.html's title, metas and mount points
+SHELL_VERSION = "6"  # 6: /index.html title, metas, mount points; inline styles allowed
 #: Shown when a session has no name; a page without a title reads as broken in a tab.
 DEFAULT_TITLE = "Stage preview"
 
 
+#: An app's page: its stylesheets, <style> elements and style attributes.
+_APP_STYLE_SRC = "'self' 'unsafe-inline'"
 # img/connect/media allow https: because previews call Google's APIs (their scopes are in
 # the config) and show remote images; nothing may load script or style from elsewhere.
 _CSP_REST = ("img-src 'self' data: blob: https:; font-src 'self' data:; "
@@ -85,7 +89,7 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
         scripts=[*([root_url + bundle.overlay] if bundle.overlay else []),
                  *(root_url + path for path in bundle.vendor_scripts), *bundle.scripts],
         config_script=Markup(config_script),
-        csp=content_security_policy(f"'self' {csp_hash(config_script)}", "'self'"),
+        csp=content_security_policy(f"'self' {csp_hash(config_script)}", _APP_STYLE_SRC),
         favicon=bundle.favicon,
         shell_version=SHELL_VERSION,
     )

@@ -69,6 +69,7 @@ class Settings:
     public_base_url: str = field(default="", metadata=_env("PUBLIC_BASE_URL"))
     esbuild_binary: str = field(default="", metadata=_env("ESBUILD_BINARY"))  # "" → pinned
     build_dir: str = field(default="", metadata=_env("BUILD_DIR"))  # "" → /dev/shm or tmp
+    node_binary: str = field(default="node", metadata=_env("NODE_BINARY"))  # runs Tailwind
     build_timeout_s: float = field(default=DEFAULT_BUILD_TIMEOUT_S,
                                    metadata=_env("BUILD_TIMEOUT_S"))
     soft_time_limit_s: float = field(default=SOFT_TIME_LIMIT_S, metadata=_env("SOFT_TIME_LIMIT_S"))

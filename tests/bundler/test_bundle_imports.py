@@ -10,7 +10,7 @@ import pytest
 from bundler import BuildFailed, Bundler, SourceFile
 
 NOT_IN_BROWSER = "is a Node.js built-in module and the page runs in a browser"
-# The allowlist is package.json's dependencies, minus esbuild (a build tool).
+# The allowlist is package.json's dependencies, minus the build tools (esbuild, Tailwind).
 NOT_ALLOWED = ("is not an allowed package; allowed packages: clsx, date-fns, lucide-react, "
                "react, react-dom, react-is, recharts, zod")
 BACKEND_ONLY = "modules exist only inside published API backends"

@@ -98,7 +98,7 @@ def test_chunks_come_from_the_cache_and_a_damaged_cache_is_rebuilt(vendored, cac
 
 def test_vendor_mode_is_part_of_the_config_key(vendored, bundler):
     assert vendored.config_key != bundler.config_key
-    assert bundler.config_key.endswith("vendor=off")
+    assert ":vendor=off:" in bundler.config_key
 
 
 def test_react_is_resolved_by_esbuild_alias_without_a_callback_per_import(vendored, monkeypatch):

@@ -115,7 +115,7 @@ def test_render_prints_a_progress_line_per_stage_on_a_terminal(tmp_path):
     os.close(leader)
     assert proc.returncode == 0
     stages = re.findall(rb"^  (\w+) +\d+ ms\r?$", terminal, re.M)
-    assert stages == [b"bundle", b"shell", b"upload"]
+    assert stages == [b"bundle", b"css", b"shell", b"upload"]
     assert "rendered 'shiftcal' version 1" in out
 
 

@@ -183,16 +183,17 @@ def csp_of(page: Page) -> dict[str, list[str]]:
     return {d[0]: d[1:] for d in directives}
 
 
-def test_csp_allows_own_scripts_and_exactly_the_config_block():
+def test_csp_allows_own_scripts_exactly_the_config_block_and_inline_styles():
     html = render(name="</title><script>alert(1)</script>", scopes=["https://x.example/'\""])
     page = Page(html)
     csp = csp_of(page)
     (inline,) = page.inline_scripts
     digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
     assert csp["script-src"] == ["'self'", f"'sha256-{digest}'"]
-    assert csp["style-src"] == ["'self'"]
+    assert csp["style-src"] == ["'self'", "'unsafe-inline'"]
     assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'none'"]
-    assert "'unsafe-inline'" not in html and "'unsafe-eval'" not in html
+    assert csp["default-src"] == ["'self'"]
+    assert "'unsafe-inline'" not in csp["script-src"] and "'unsafe-eval'" not in html
     assert html.index("Content-Security-Policy") < html.index("<script")
 
 
