@@ -89,6 +89,7 @@ class Namespace:
             "STAGE_REDIS_URL": self.redis_url,
             "STAGE_KEY_PREFIX": f"stage-test-{self.tag}:",
             "STAGE_QUEUE": f"stage.render.test-{self.tag}",
+            "STAGE_CHECK_QUEUE": f"stage.check.test-{self.tag}",
             "STAGE_S3_BUCKET": self.bucket,
             "STAGE_S3_ENDPOINT_URL": self.s3_endpoint,
             "STAGE_PUBLIC_BASE_URL": f"{self.s3_endpoint}/{self.bucket}",
@@ -109,8 +110,8 @@ def namespace(redis_url: str, s3_endpoint: str, bucket: str) -> Iterator[Namespa
     client = redis.Redis.from_url(redis_url)
     env = ns.env
     keys = list(client.scan_iter(match=env["STAGE_KEY_PREFIX"] + "*", count=1000))
-    keys += [env["STAGE_QUEUE"], f"_kombu.binding.{env['STAGE_QUEUE']}",
-             f"_kombu.binding_permanent.{env['STAGE_QUEUE']}"]
+    for queue in (env["STAGE_QUEUE"], env["STAGE_CHECK_QUEUE"]):
+        keys += [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
     client.delete(*keys)
     client.close()
 
@@ -120,9 +121,11 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Start worker processes for a namespace; all are stopped when the test ends."""
     started: list[WorkerProcess] = []
 
-    def start(namespace: Namespace, concurrency: int = 1, **extra_env: str) -> WorkerProcess:
-        log_path = tmp_path / f"worker-{len(started)}.log"
-        worker = WorkerProcess({**namespace.env, **extra_env}, log_path, concurrency)
+    def start(namespace: Namespace, concurrency: int = 1, command: str = "worker",
+              **extra_env: str) -> WorkerProcess:
+        log_path = tmp_path / f"{command}-{len(started)}.log"
+        worker = WorkerProcess({**namespace.env, **extra_env}, log_path, concurrency,
+                               command=command)
         started.append(worker)
         worker.wait_ready()
         return worker
