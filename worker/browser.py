@@ -14,12 +14,14 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from worker.errors import InfrastructureError
 
-__all__ = ["Chromium", "BrowserCrashed", "BROWSER_FLAGS", "browser_flags"]
+__all__ = ["Chromium", "Deadline", "BrowserCrashed", "BROWSER_FLAGS", "browser_flags",
+           "DRIVER_GRACE_S"]
 
 log = logging.getLogger("stage.check")
 
@@ -33,6 +35,9 @@ BROWSER_FLAGS = (
     "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
+
+#: How long a call may stay stuck after its browser was killed before the driver goes too.
+DRIVER_GRACE_S = 2.0
 
 
 def browser_flags(*, as_root: bool | None = None) -> list[str]:
@@ -55,6 +60,7 @@ class Chromium:
         self._playwright: Any = None
         self._manager: Any = None
         self._browser: Any = None
+        self._driver_pid: int | None = None
 
     @property
     def browser(self) -> Any:
@@ -71,8 +77,11 @@ class Chromium:
         from playwright.sync_api import Error, sync_playwright
 
         if self._playwright is None:
+            drivers = set(_descendants("run-driver"))
             self._manager = sync_playwright()
             self._playwright = self._manager.start()
+            self._driver_pid = next((p for p in _descendants("run-driver")
+                                     if p not in drivers), None)
         before = set(_browser_processes())
         try:
             self._browser = self._playwright.chromium.launch(
@@ -85,25 +94,38 @@ class Chromium:
         log.info("chromium started pid=%s launches=%d", self.pid, self.launches)
 
     @contextlib.contextmanager
-    def deadline(self, seconds: float) -> Iterator[threading.Event]:
+    def deadline(self, seconds: float) -> Iterator[Deadline]:
         """Kill the browser if the block is still running after ``seconds``.
 
-        The event it yields is set when the kill happened, so the caller can tell its own
-        deadline from a browser that died by itself.
+        If the block is still stuck ``DRIVER_GRACE_S`` later (a call waiting on a browser
+        that already died, which Playwright does not always notice), Playwright's driver
+        is killed too, which ends every call waiting on it; the next use starts both again.
         """
-        fired = threading.Event()
+        state = Deadline()
 
         def expire() -> None:
-            fired.set()
+            state.browser_was_dead = not _alive(self.pid)
+            state.expired = True
             self.kill()
 
-        timer = threading.Timer(seconds, expire)
-        timer.daemon = True
-        timer.start()
+        def end_driver() -> None:
+            state.driver_killed = True
+            if self._driver_pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._driver_pid, signal.SIGKILL)
+
+        timers = [threading.Timer(seconds, expire),
+                  threading.Timer(seconds + DRIVER_GRACE_S, end_driver)]
+        for timer in timers:
+            timer.daemon = True
+            timer.start()
         try:
-            yield fired
+            yield state
         finally:
-            timer.cancel()
+            for timer in timers:
+                timer.cancel()
+            if state.driver_killed:
+                self._forget_driver()
 
     def kill(self) -> None:
         """SIGKILL the browser process (safe from any thread); the next use relaunches."""
@@ -127,6 +149,20 @@ class Chromium:
             self.kill()  # close() returned, or gave up on a hung browser
             self.pid = None
 
+    def _forget_driver(self) -> None:
+        """The driver was killed: drop everything that talked to it, reap it."""
+        self.kill()
+        if self._manager is not None:
+            # Ends the sync API's event loop, so a new driver can start in this thread.
+            with contextlib.suppress(Exception):
+                self._manager.__exit__(None, None, None)
+        self._browser = self._manager = self._playwright = None
+        self.pid = None
+        if self._driver_pid is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._driver_pid, os.WNOHANG)
+            self._driver_pid = None
+
     def close(self) -> None:
         """Close the browser and Playwright's driver (at process exit)."""
         self._close_browser()
@@ -138,12 +174,35 @@ class Chromium:
             self._manager = self._playwright = None
 
 
-def _browser_processes() -> Iterator[int]:
-    """Chromium browser processes below this one (Playwright's driver launched them).
+@dataclass
+class Deadline:
+    """What :meth:`Chromium.deadline` did: nothing, or killed the browser (and driver)."""
 
-    Playwright drives Chromium over ``--remote-debugging-pipe``; renderers and helpers
-    carry ``--type=``, the browser process does not.
-    """
+    expired: bool = False
+    browser_was_dead: bool = False  # it had died by itself before the deadline
+    driver_killed: bool = False
+
+
+def _alive(pid: int | None) -> bool:
+    """The process exists and is not a zombie (a killed browser nobody reaped yet)."""
+    if pid is None:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _descendants(marker: str) -> Iterator[int]:
+    """Processes below this one whose command line contains ``marker``."""
+    for pid, command in _process_tree():
+        if marker.encode() in command:
+            yield pid
+
+
+def _process_tree() -> Iterator[tuple[int, bytes]]:
+    """(pid, command line) of every process below this one."""
     own = os.getpid()
     parents: dict[int, int] = {}
     commands: dict[int, bytes] = {}
@@ -155,10 +214,19 @@ def _browser_processes() -> Iterator[int]:
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
             commands[int(entry.name)] = (entry / "cmdline").read_bytes()
     for pid, command in commands.items():
-        if b"--remote-debugging-pipe" not in command or b"--type=" in command:
-            continue
         ancestor = parents.get(pid)
         while ancestor and ancestor != own:
             ancestor = parents.get(ancestor)
         if ancestor == own:
+            yield pid, command
+
+
+def _browser_processes() -> Iterator[int]:
+    """Chromium browser processes below this one (Playwright's driver launched them).
+
+    Playwright drives Chromium over ``--remote-debugging-pipe``; renderers and helpers
+    carry ``--type=``, the browser process does not.
+    """
+    for pid, command in _process_tree():
+        if b"--remote-debugging-pipe" in command and b"--type=" not in command:
             yield pid

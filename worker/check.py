@@ -269,7 +269,7 @@ def check_page(chromium: Chromium, store: ArtifactStore, index_key: str,
         except TimeoutError:
             report.timed_out = True  # the driver's own timeout, the page still answers
         except Error as exc:
-            if not expired.is_set():
+            if not expired.expired or expired.browser_was_dead:
                 chromium.restart()
                 raise BrowserCrashed(f"Chromium died during the check: {exc.message}") from exc
             report.timed_out = True
