@@ -271,7 +271,8 @@ def check_page(chromium: Chromium, store: ArtifactStore, index_key: str,
         except Error as exc:
             if not expired.expired or expired.browser_was_dead:
                 chromium.restart()
-                raise BrowserCrashed(f"Chromium died during the check: {exc.message}") from exc
+                first_line = exc.message.splitlines()[0] if exc.message else type(exc).__name__
+                raise BrowserCrashed(f"Chromium died during the check: {first_line}") from exc
             report.timed_out = True
     if report.timed_out:
         chromium.restart()  # a page that hung its renderer may hang the next one too

@@ -16,7 +16,7 @@ import redis
 from conftest import Namespace
 from png import decode_png
 from services import WorkerProcess, create_public_bucket
-from stage_samples import SHIFTCAL
+from stage_samples import SHIFTCAL, THROWS_AT_MOUNT
 
 from worker.client import StageClient
 from worker.errors import InvalidInputError
@@ -32,18 +32,6 @@ def app(body: str, **files: str) -> list[dict[str, str]]:
             *({"path": path, "content": content} for path, content in files.items())]
 
 
-THROWS_AT_MOUNT = app(
-    'import { Chart } from "./components/Chart";\n'
-    "export default function App() {\n"
-    "  return <main><Chart points={[]} /></main>;\n"
-    "}\n",
-    **{"/app/components/Chart.tsx": (
-        "export function Chart({ points }: { points: number[] }) {\n"
-        "  if (points.length === 0) {\n"
-        '    throw new Error("no points to chart");\n'
-        "  }\n"
-        "  return <svg />;\n"
-        "}\n")})
 RENDERS_NOTHING = app("export default function App() {\n  return null;\n}\n")
 REJECTS_IN_EFFECT = app(
     'import { useEffect } from "react";\n'
