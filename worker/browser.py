@@ -74,7 +74,11 @@ class Chromium:
             raise BrowserCrashed(f"no Chromium at {self.executable} (STAGE_CHROMIUM_PATH); "
                                  "Debian: apt-get install chromium")
         self._close_browser()
-        from playwright.sync_api import Error, sync_playwright
+        try:
+            from playwright.sync_api import Error, sync_playwright
+        except ImportError as exc:
+            raise BrowserCrashed("Playwright is not installed: pip install "
+                                 "'stage-render[check]'") from exc
 
         if self._playwright is None:
             drivers = set(_descendants("run-driver"))
