@@ -26,7 +26,7 @@ from celery.signals import (
 from worker import logs
 from worker.browser import Chromium
 from worker.celery_config import CHECK_TASK_NAME, create_celery
-from worker.check import run_check
+from worker.check import BootChecker
 from worker.errors import InvalidInputError, RenderNotFoundError
 from worker.inputs import SESSION_ID_PATTERN
 from worker.metrics import observe_check, serve_metrics
@@ -50,15 +50,17 @@ class CheckerContext:
     settings: Settings
     sessions: SessionStore
     store: ArtifactStore
-    chromium: Chromium
+    checker: BootChecker
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CheckerContext:
-        return cls(settings, SessionStore(connect_redis(settings.redis_url), settings),
-                   store_from_settings(settings), Chromium(settings.chromium_path))
+        store = store_from_settings(settings)
+        return cls(settings, SessionStore(connect_redis(settings.redis_url), settings), store,
+                   BootChecker(Chromium(settings.chromium_path), store,
+                               settings.check_timeout_s))
 
     def close(self) -> None:
-        self.chromium.close()
+        self.checker.close()
 
 
 _context: CheckerContext | None = None
@@ -114,7 +116,7 @@ def run_boot_check(ctx: CheckerContext, session_id: str, version: int) -> Render
                  session_id, version, record.check.status)
         return record
     index_key = record.index_key.removeprefix(ctx.store.prefix)
-    result, _ = run_check(ctx.chromium, ctx.store, index_key, ctx.settings.check_timeout_s)
+    result, _ = ctx.checker.check(index_key)
     seconds = time.perf_counter() - started
     if not ctx.sessions.record_check(session_id, version, result):
         log.info("check discarded session=%s version=%s outcome=another-check-stored-first",
@@ -128,6 +130,11 @@ def run_boot_check(ctx: CheckerContext, session_id: str, version: int) -> Render
     log.info("check session=%s version=%s outcome=%s ms=%.0f", session_id, version,
              result.status, seconds * 1000, extra={logs.RENDER_FIELDS: fields})
     return ctx.sessions.get_record(session_id, version)
+
+
+def _prepare_next(ctx: CheckerContext) -> None:
+    # After the outcome is stored and announced: the next check finds its context open.
+    ctx.checker.prepare()
 
 
 @app.task(name=CHECK_TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
@@ -145,4 +152,8 @@ def check(self: Task, session_id: Any = None, version: Any = None, *args: Any,
                   session_id, version, unexpected)
         return
     logs.task_id.set(self.request.id)
-    run_boot_check(context(), session_id, version)
+    ctx = context()
+    try:
+        run_boot_check(ctx, session_id, version)
+    finally:
+        _prepare_next(ctx)

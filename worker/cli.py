@@ -209,14 +209,14 @@ def _render(args: argparse.Namespace) -> int:
 def _check(record: RenderRecord, store: LocalStore, settings: Settings) -> RenderRecord:
     """The same boot check a checker runs, in this process, against the local folder."""
     from worker.browser import Chromium
-    from worker.check import run_check
+    from worker.check import BootChecker
 
     assert record.index_key is not None
-    chromium = Chromium(settings.chromium_path)
+    checker = BootChecker(Chromium(settings.chromium_path), store, settings.check_timeout_s)
     try:
-        check, _ = run_check(chromium, store, record.index_key, settings.check_timeout_s)
+        check, _ = checker.check(record.index_key)
     finally:
-        chromium.close()
+        checker.close()
     return dataclasses.replace(record, check=check)
 
 

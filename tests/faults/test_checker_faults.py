@@ -15,7 +15,7 @@ from stage_samples import HELLO
 
 from worker.browser import Chromium
 from worker.celery_config import CHECK_TASK_NAME
-from worker.check import run_check
+from worker.check import BootChecker
 from worker.models import Check
 from worker.storage import LocalStore
 
@@ -167,9 +167,9 @@ def test_check_true_queues_one_message_by_name_with_json_kwargs(namespace, start
 
 def test_a_chromium_that_never_starts_is_an_error_not_a_failure(tmp_path: Path):
     store = LocalStore(tmp_path)
-    chromium = Chromium(tmp_path / "no-chromium")
+    checker = BootChecker(Chromium(tmp_path / "no-chromium"), store, timeout_s=5)
 
-    check, report = run_check(chromium, store, "sessions/s/renders/1/index.html", 5)
+    check, report = checker.check("sessions/s/renders/1/index.html")
 
     assert report is None
     assert check.status == "error"
