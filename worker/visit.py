@@ -153,7 +153,10 @@ class Visit:
         if not url.startswith(ORIGIN):
             if len(self.report.blocked_requests) < _MAX_ERRORS:
                 self.report.blocked_requests.append(url[:_MAX_TEXT])
-            route.abort("blockedbyclient")
+            # A navigation aborted as blocked commits Chromium's error page in place of the
+            # app; one cancelled ("aborted") leaves the page where it was.
+            route.abort("aborted" if route.request.is_navigation_request() else
+                        "blockedbyclient")
             return
         key = _key(url)
         body = self.read(key) if key is not None else None

@@ -52,6 +52,22 @@ FETCHES_OUTSIDE = app(
     '  return <main><h1>Tasks: {state}</h1><img src="https://images.example.com/a.png" />'
     "</main>;\n"
     "}\n")
+# Every way out of a check: a dialog, a popup, leaving the page, and state that a later
+# check of the same origin would see (it reports any as an error) if contexts were shared.
+ESCAPES = app(
+    'import { useEffect } from "react";\n'
+    "export default function App() {\n"
+    "  useEffect(() => {\n"
+    '    if (document.cookie.includes("seen") || localStorage.getItem("seen"))\n'
+    '      console.error("state survived: " + document.cookie);\n'
+    '    alert("hello");\n'
+    '    window.open("https://popup.example/");\n'
+    '    document.cookie = "seen=1";\n'
+    '    localStorage.setItem("seen", "1");\n'
+    '    window.location.href = "https://evil.example/steal";\n'
+    "  }, []);\n"
+    "  return <h1>Still here</h1>;\n"
+    "}\n")
 LOOPS_FOREVER = app(
     'import { useEffect } from "react";\n'
     "export default function App() {\n"
@@ -168,6 +184,20 @@ def test_page_fetching_an_external_url_passes_and_lists_the_blocked_requests(che
     assert check is not None and check.status == "passed", check
     assert sorted(check.blocked_requests) == ["https://api.example.com/tasks",
                                               "https://images.example.com/a.png"]
+
+
+def test_dialogs_popups_and_navigation_away_go_nowhere_and_nothing_outlives_a_check(
+        checked: Stack):
+    _, first = checked.render(ESCAPES)
+    _, second = checked.render(ESCAPES)  # same origin, next context: no cookie or storage
+
+    for record in (first, second):
+        check = record.check
+        assert check is not None and check.status == "passed", check
+        assert sorted(check.blocked_requests) == ["https://evil.example/steal",
+                                                  "https://popup.example/"]
+    screenshot = decode_png(fetch(second.check.screenshot_url or ""))
+    assert screenshot.luminance_stdev() > 0  # the page itself, still there
 
 
 def test_infinite_loop_hits_the_timeout_and_the_checker_serves_the_next_check(checked: Stack):
