@@ -69,12 +69,15 @@ class BenchChecker(BenchWorker):
         super().__init__(env, log_path, command=command)
 
     def rss_kb(self) -> dict[str, int]:
-        """Peak RSS of the pool child; current RSS of its Chromium, all processes summed."""
+        """Peak RSS of the main process and the pool child; Chromium's processes now, as
+        RSS summed (counts shared pages once per process) and as PSS (shares them out)."""
         pool, _ = self.family()
         chromium = [pid for pid in _descendants(pool) if _comm(pid) == "chromium"]
         return {"main_peak": peak_rss_kb(self.proc.pid),
                 "pool_child_peak": sum(peak_rss_kb(pid) for pid in pool),
-                "chromium_now": sum(_rss_kb(pid) for pid in chromium),
+                "chromium_rss_sum": sum(_memory_kb(pid, "/status", "VmRSS:") for pid in chromium),
+                "chromium_pss_sum": sum(_memory_kb(pid, "/smaps_rollup", "Pss:")
+                                        for pid in chromium),
                 "chromium_processes": len(chromium)}
 
 
@@ -289,10 +292,10 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def _rss_kb(pid: int) -> int:
+def _memory_kb(pid: int, file: str, field: str) -> int:
     with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}{file}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1])
     return 0
 

@@ -246,8 +246,6 @@ class Visit:
             return None
 
 
-
-
 class Tab:
     """A fresh context and page, opened ahead of its one visit, wired to whichever
     :class:`Visit` it serves (``None`` until then: requests before that are aborted)."""
