@@ -107,7 +107,21 @@ def namespace(redis_url: str, s3_endpoint: str, bucket: str) -> Iterator[Namespa
     """A namespace of its own; its keys, queue and kombu bindings are deleted afterwards."""
     ns = Namespace(redis_url, s3_endpoint, bucket)
     yield ns
-    client = redis.Redis.from_url(redis_url)
+    _delete_namespace(ns)
+
+
+@pytest.fixture(scope="module")
+def module_namespace(redis_url: str, s3_endpoint: str) -> Iterator[Namespace]:
+    """A namespace (and bucket) shared by one module's tests, for processes they share;
+    each test still works in sessions of its own."""
+    ns = Namespace(redis_url, s3_endpoint, create_public_bucket(s3_endpoint, "stage-test"))
+    yield ns
+    _delete_namespace(ns)
+
+
+def _delete_namespace(ns: Namespace) -> None:
+    """Delete a namespace's keys, queues and kombu bindings."""
+    client = redis.Redis.from_url(ns.redis_url)
     env = ns.env
     keys = list(client.scan_iter(match=env["STAGE_KEY_PREFIX"] + "*", count=1000))
     for queue in (env["STAGE_QUEUE"], env["STAGE_CHECK_QUEUE"]):

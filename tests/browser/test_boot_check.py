@@ -10,12 +10,11 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-import redis
-from conftest import Namespace
 from png import decode_png
-from services import WorkerProcess, create_public_bucket
+from services import WorkerProcess
 from stage_samples import SHIFTCAL, THROWS_AT_MOUNT
 
 from worker.client import StageClient
@@ -80,7 +79,7 @@ LOOPS_FOREVER = app(
 
 @dataclass
 class Stack:
-    namespace: Namespace
+    namespace: Any
     client: StageClient
     worker: WorkerProcess
     checker: WorkerProcess
@@ -96,24 +95,20 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def checked(redis_url: str, s3_endpoint: str, tmp_path_factory) -> Iterator[Stack]:
-    namespace = Namespace(redis_url, s3_endpoint, create_public_bucket(s3_endpoint, "check"))
+def checked(module_namespace, tmp_path_factory) -> Iterator[Stack]:
+    """One render worker and one checker for the module, on a namespace of its own."""
     logs: Path = tmp_path_factory.mktemp("boot-check")
-    env = {**namespace.env, "STAGE_CHECK_TIMEOUT_S": str(TIMEOUT_S)}
+    env = {**module_namespace.env, "STAGE_CHECK_TIMEOUT_S": str(TIMEOUT_S)}
     worker = WorkerProcess(env, logs / "worker.log")
     checker = WorkerProcess(env, logs / "checker.log", command="checker")
     try:
         worker.wait_ready()
         checker.wait_ready()
-        with namespace.client() as client:
-            yield Stack(namespace, client, worker, checker)
+        with module_namespace.client() as client:
+            yield Stack(module_namespace, client, worker, checker)
     finally:
         worker.stop()
         checker.stop()
-        client_redis = redis.Redis.from_url(redis_url)
-        stale = list(client_redis.scan_iter(match=env["STAGE_KEY_PREFIX"] + "*", count=1000))
-        client_redis.delete(*stale, env["STAGE_QUEUE"], env["STAGE_CHECK_QUEUE"])
-        client_redis.close()
 
 
 def fetch(url: str) -> bytes:
