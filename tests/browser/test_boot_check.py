@@ -67,6 +67,24 @@ ESCAPES = app(
     "  }, []);\n"
     "  return <h1>Still here</h1>;\n"
     "}\n")
+LOGS_AN_ERROR = app(
+    'import { useEffect } from "react";\n'
+    "export default function App() {\n"
+    "  useEffect(() => {\n"
+    '    console.error("chart data missing");\n'
+    "  }, []);\n"
+    "  return <h1>Logged</h1>;\n"
+    "}\n")
+# react-dom throws (a vendor chunk's frame on top); the first session frame is line 5.
+VENDOR_THROWS = app(
+    'import { useEffect } from "react";\n'
+    'import { createRoot } from "react-dom/client";\n'
+    "export default function App() {\n"
+    "  useEffect(() => {\n"
+    "    createRoot(null as unknown as HTMLElement);\n"
+    "  }, []);\n"
+    "  return <h1>Mounted</h1>;\n"
+    "}\n")
 LOOPS_FOREVER = app(
     'import { useEffect } from "react";\n'
     "export default function App() {\n"
@@ -170,6 +188,27 @@ def test_rejected_promise_in_an_effect_is_reported(checked: Stack):
     (rejection,) = check.errors
     assert (rejection.kind, rejection.message) == ("unhandledrejection", "effect rejected")
     assert (rejection.file, rejection.line) == ("/app/App.tsx", 4)
+
+
+def test_console_error_is_reported_where_it_was_called(checked: Stack):
+    _, record = checked.render(LOGS_AN_ERROR)
+
+    check = record.check
+    assert check is not None and check.status == "failed"
+    (logged,) = check.errors
+    assert (logged.kind, logged.message) == ("console.error", "chart data missing")
+    assert (logged.file, logged.line) == ("/app/App.tsx", 4)
+
+
+def test_error_thrown_inside_a_vendor_chunk_maps_to_the_session_line_that_called_it(
+        checked: Stack):
+    _, record = checked.render(VENDOR_THROWS)
+
+    check = record.check
+    assert check is not None and check.status == "failed"
+    thrown = check.errors[0]
+    assert "/vendor/" in thrown.stack.splitlines()[1]  # the top frame is React's
+    assert (thrown.file, thrown.line) == ("/app/App.tsx", 5)
 
 
 def test_page_fetching_an_external_url_passes_and_lists_the_blocked_requests(checked: Stack):
