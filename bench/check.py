@@ -14,7 +14,7 @@ Real services as in ``bench.run``: Redis, moto's S3 server, ``stage-render worke
 3. render latency from ``render()`` to ready with ``STAGE_CHECK`` off, on with no checker
    (the send alone), and on with a checker busy beside the worker (sharing the CPUs).
 
-Prints a table and writes ``bench/check-results.json``. Exit 0 when everything was
+Prints a table and writes ``bench/results.check.json``. Exit 0 when everything was
 measured (a missed target prints FAIL), 1 when the bench itself could not measure.
 """
 
@@ -44,7 +44,7 @@ from worker.settings import Settings
 
 __all__ = ["main"]
 
-RESULTS = BENCH / "check-results.json"
+RESULTS = BENCH / "results.check.json"  # ignored by git, like results.json
 WARM_P50_TARGET_MS = 400.0  # a warm check of the reference app, inside the checker
 CHECK_TIMEOUT_S = 120.0  # a check takes well under a second warm; this is a hang
 _STAGES = ("context", "load", "settle", "inspect", "screenshot", "upload", "total")
