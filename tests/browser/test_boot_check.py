@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from png import decode_png
 from services import WorkerProcess
-from stage_samples import SHIFTCAL, THROWS_AT_MOUNT
+from stage_samples import BROKEN, SHIFTCAL, THROWS_AT_MOUNT
 
 from worker.client import StageClient
 from worker.errors import InvalidInputError
@@ -244,6 +244,21 @@ def test_infinite_loop_hits_the_timeout_and_the_checker_serves_the_next_check(ch
 
     _, after = checked.render(SHIFTCAL)
     assert after.check is not None and after.check.status == "passed"
+
+
+def test_waiting_for_the_check_of_a_render_that_failed_to_build_is_a_clear_error(
+        checked: Stack):
+    client = checked.client
+    session = client.sessions.create(name="broken")
+    client.sessions.push_files(session.id, BROKEN)
+    version = client.sessions.render(session.id).version
+    assert client.sessions.wait_for_render(session.id, version).status == "failed"
+
+    with pytest.raises(InvalidInputError) as error:
+        client.sessions.wait_for_check(session.id, version, timeout=30)
+    assert str(error.value) == (f"render {version} of session {session.id} is failed; "
+                                "only a ready render is checked")
+    assert client.sessions.get_render(session.id, version).check is None
 
 
 def test_publishing_a_failed_version_is_refused_unless_forced(checked: Stack):
