@@ -113,7 +113,8 @@ class BootChecker:
         from playwright.sync_api import Error, TimeoutError
 
         started = time.perf_counter()
-        visit = Visit(self.store)
+        folder = posixpath.dirname(index_key)
+        visit = Visit(self.store, folder + "/" if folder else "")
         report = visit.report
         tab = self._tab()
         report.timings_ms["context"] = _ms_since(started)

@@ -1,8 +1,9 @@
 """One visit of a version's page in a fresh browser context: serve it, watch it, picture it.
 
 A :class:`Tab` is a new Chromium context and page whose requests are answered from the
-artifact store on a synthetic origin (``https://stage-check.invalid/`` + store key) and
-whose every other request is aborted and listed. It can be opened ahead of time (between
+artifact store on a synthetic origin (``https://stage-check.invalid/`` + store key; only
+the version's folder and ``vendor/`` are readable) and whose every other request is
+aborted and listed. It can be opened ahead of time (between
 checks), then serves exactly one :class:`Visit`, then is closed: no cookie, storage or
 cache outlives a check. Runtime errors are mapped through the version's source maps.
 """
@@ -40,6 +41,7 @@ SETTLE_MAX_MS = 3000  # a clock or an animation never goes quiet; look at it aft
 _MAX_ERRORS = 50  # a page logging in a loop does not grow the record without bound
 _MAX_TEXT = 4000  # characters kept of one message or stack
 _SHARED_CACHE_LIMIT = 64  # content-hashed shared files (vendor chunks, their maps) kept
+_SHARED_PREFIX = "vendor/"  # vendor chunks and the overlay, shared by every version
 _RESOURCE_FAILURE = "Failed to load resource:"  # Chromium's own line for a blocked request
 
 # Installed before any page script: when the DOM last changed, and which uncaught errors
@@ -139,8 +141,9 @@ _shared = _SharedFiles()
 class Visit:
     """One page in a fresh context: the route, the listeners and what they collected."""
 
-    def __init__(self, store: ArtifactStore) -> None:
+    def __init__(self, store: ArtifactStore, folder: str) -> None:
         self.store = store
+        self.folder = folder  # the version's folder: with vendor/, all the page may read
         self.report = PageReport()
         self.pending = 0
         self.last_request = time.perf_counter()
@@ -159,7 +162,8 @@ class Visit:
                         "blockedbyclient")
             return
         key = _key(url)
-        body = self.read(key) if key is not None else None
+        readable = key is not None and key.startswith((self.folder, _SHARED_PREFIX))
+        body = self.read(key) if key is not None and readable else None
         if key is None or body is None:
             route.fulfill(status=404, body=b"", headers={"content-type": "text/plain"})
             return
@@ -169,7 +173,7 @@ class Visit:
 
     def read(self, key: str) -> bytes | None:
         try:
-            if key.startswith("vendor/"):
+            if key.startswith(_SHARED_PREFIX):
                 return _shared.get(key, self.store.get)
             return self.store.get(key)
         except StorageError:

@@ -51,22 +51,28 @@ FETCHES_OUTSIDE = app(
     '  return <main><h1>Tasks: {state}</h1><img src="https://images.example.com/a.png" />'
     "</main>;\n"
     "}\n")
-# Every way out of a check: a dialog, a popup, leaving the page, and state that a later
-# check of the same origin would see (it reports any as an error) if contexts were shared.
-ESCAPES = app(
-    'import { useEffect } from "react";\n'
-    "export default function App() {\n"
-    "  useEffect(() => {\n"
-    '    if (document.cookie.includes("seen") || localStorage.getItem("seen"))\n'
-    '      console.error("state survived: " + document.cookie);\n'
-    '    alert("hello");\n'
-    '    window.open("https://popup.example/");\n'
-    '    document.cookie = "seen=1";\n'
-    '    localStorage.setItem("seen", "1");\n'
-    '    window.location.href = "https://evil.example/steal";\n'
-    "  }, []);\n"
-    "  return <h1>Still here</h1>;\n"
-    "}\n")
+def escapes(other_session: str) -> list[dict[str, str]]:
+    """Every way out of a check: a dialog, a popup, leaving the page, reading another
+    session's version from the store, and state a later check would see if contexts were
+    shared. The page reports any escape that worked as an error."""
+    return app(
+        'import { useEffect } from "react";\n'
+        "export default function App() {\n"
+        "  useEffect(() => {\n"
+        '    if (document.cookie.includes("seen") || localStorage.getItem("seen"))\n'
+        '      console.error("state survived: " + document.cookie);\n'
+        f'    fetch("/sessions/{other_session}/renders/1/manifest.json")\n'
+        '      .then(r => r.ok && console.error("read another session from the store"));\n'
+        '    alert("hello");\n'
+        '    window.open("https://popup.example/");\n'
+        '    document.cookie = "seen=1";\n'
+        '    localStorage.setItem("seen", "1");\n'
+        '    window.location.href = "https://evil.example/steal";\n'
+        "  }, []);\n"
+        "  return <h1>Still here</h1>;\n"
+        "}\n")
+
+
 LOGS_AN_ERROR = app(
     'import { useEffect } from "react";\n'
     "export default function App() {\n"
@@ -222,8 +228,8 @@ def test_page_fetching_an_external_url_passes_and_lists_the_blocked_requests(che
 
 def test_dialogs_popups_and_navigation_away_go_nowhere_and_nothing_outlives_a_check(
         checked: Stack):
-    _, first = checked.render(ESCAPES)
-    _, second = checked.render(ESCAPES)  # same origin, next context: no cookie or storage
+    first_session, first = checked.render(escapes("nobody"))
+    _, second = checked.render(escapes(first_session))  # the first one's files exist
 
     for record in (first, second):
         check = record.check
