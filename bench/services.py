@@ -133,8 +133,9 @@ class S3Server:
 class BenchWorker(WorkerProcess):
     """One ``stage-render worker --concurrency=1``, and what its processes cost."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        super().__init__({**AWS_ENV, **env}, log_path, concurrency=1, name="bench")
+    def __init__(self, env: dict[str, str], log_path: Path, command: str = "worker") -> None:
+        super().__init__({**AWS_ENV, **env}, log_path, concurrency=1, name=f"bench-{command}",
+                         command=command)
 
     def wait_ready(self, timeout: float = 90) -> None:
         try:

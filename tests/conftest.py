@@ -89,6 +89,7 @@ class Namespace:
             "STAGE_REDIS_URL": self.redis_url,
             "STAGE_KEY_PREFIX": f"stage-test-{self.tag}:",
             "STAGE_QUEUE": f"stage.render.test-{self.tag}",
+            "STAGE_CHECK_QUEUE": f"stage.check.test-{self.tag}",
             "STAGE_S3_BUCKET": self.bucket,
             "STAGE_S3_ENDPOINT_URL": self.s3_endpoint,
             "STAGE_PUBLIC_BASE_URL": f"{self.s3_endpoint}/{self.bucket}",
@@ -101,13 +102,22 @@ class Namespace:
         return StageClient(self.settings(**extra))
 
 
+@pytest.fixture(scope="module")
+def module_namespace(redis_url: str, s3_endpoint: str) -> Iterator[Namespace]:
+    """A namespace (and bucket) shared by one module's tests, for processes they share;
+    each test still works in sessions of its own."""
+    ns = Namespace(redis_url, s3_endpoint, create_public_bucket(s3_endpoint, "stage-test"))
+    yield ns
+    delete_namespace(ns)
+
+
 def delete_namespace(ns: Namespace) -> None:
-    """Delete the namespace's keys, queue and kombu bindings."""
+    """Delete a namespace's keys, queues and kombu bindings."""
     client = redis.Redis.from_url(ns.redis_url)
     env = ns.env
     keys = list(client.scan_iter(match=env["STAGE_KEY_PREFIX"] + "*", count=1000))
-    keys += [env["STAGE_QUEUE"], f"_kombu.binding.{env['STAGE_QUEUE']}",
-             f"_kombu.binding_permanent.{env['STAGE_QUEUE']}"]
+    for queue in (env["STAGE_QUEUE"], env["STAGE_CHECK_QUEUE"]):
+        keys += [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
     client.delete(*keys)
     client.close()
 
@@ -125,9 +135,11 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Start worker processes for a namespace; all are stopped when the test ends."""
     started: list[WorkerProcess] = []
 
-    def start(namespace: Namespace, concurrency: int = 1, **extra_env: str) -> WorkerProcess:
-        log_path = tmp_path / f"worker-{len(started)}.log"
-        worker = WorkerProcess({**namespace.env, **extra_env}, log_path, concurrency)
+    def start(namespace: Namespace, concurrency: int = 1, command: str = "worker",
+              **extra_env: str) -> WorkerProcess:
+        log_path = tmp_path / f"{command}-{len(started)}.log"
+        worker = WorkerProcess({**namespace.env, **extra_env}, log_path, concurrency,
+                               command=command)
         started.append(worker)
         worker.wait_ready()
         return worker

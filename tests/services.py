@@ -99,15 +99,15 @@ def create_public_bucket(endpoint: str, prefix: str) -> str:
 
 
 class WorkerProcess:
-    """A real ``stage-render worker`` process (Celery, prefork pool) with its log file."""
+    """A real ``stage-render worker`` (or ``checker``) process, Celery prefork, with its log."""
 
     def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1,
-                 name: str = "test") -> None:
+                 name: str = "test", command: str = "worker") -> None:
         self.log_path = log_path
         clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "worker", f"--concurrency={concurrency}",
+            [sys.executable, "-m", "worker.cli", command, f"--concurrency={concurrency}",
              "--loglevel=INFO", f"--hostname={name}-{uuid.uuid4().hex[:8]}@%h"],
             env={**clean, **env}, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
         )

@@ -80,3 +80,19 @@ THROWS = [
         '  throw new Error("kaboom from explode");\n'
         '}\n')},
 ]
+
+# Throws while mounting, from line 3, column 11 of a component file: the boot check's case.
+THROWS_AT_MOUNT = [
+    {"path": "/app/App.tsx", "content": (
+    'import { Chart } from "./components/Chart";\n'
+    "export default function App() {\n"
+    "  return <main><Chart points={[]} /></main>;\n"
+    "}\n")},
+    {"path": "/app/components/Chart.tsx", "content": (
+        "export function Chart({ points }: { points: number[] }) {\n"
+        "  if (points.length === 0) {\n"
+        '    throw new Error("no points to chart");\n'
+        "  }\n"
+        "  return <svg />;\n"
+        "}\n")},
+]

@@ -34,7 +34,7 @@ from worker.errors import (
     StorageError,
 )
 from worker.inputs import validate_name
-from worker.models import utc_now
+from worker.models import Check, RenderRecord, utc_now
 from worker.sessions import SessionStore, redis_errors
 from worker.storage import CACHE_REVALIDATE, ArtifactStore, StoredObject
 
@@ -73,16 +73,20 @@ class AppVersion:
     url: str
     input_hash: str | None
 
+    check: Check | None = None  # the render's boot check when it was published
+
     def to_dict(self) -> dict[str, Any]:
         return {"appVersionSid": self.app_version_sid, "sid": self.sid,
                 "sessionId": self.session_id, "renderVersion": self.render_version,
                 "createdAt": self.created_at, "indexKey": self.index_key, "url": self.url,
-                "inputHash": self.input_hash}
+                "inputHash": self.input_hash,
+                "check": self.check.to_dict() if self.check else None}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AppVersion:
         return cls(d["appVersionSid"], d["sid"], d["sessionId"], int(d["renderVersion"]),
-                   d["createdAt"], d["indexKey"], d["url"], d.get("inputHash"))
+                   d["createdAt"], d["indexKey"], d["url"], d.get("inputHash"),
+                   Check.from_dict(d["check"]) if d.get("check") else None)
 
 
 @dataclass(frozen=True)
@@ -159,9 +163,18 @@ class AppStore:
 
     def publish(self, session_id: str, *, name: str | None = None, description: str = "",
                 author: str | None = None, version: int | None = None,
-                app_sid: str | None = None) -> Publication:
-        """Freeze a ready render as a new app version and point ``preview`` at it."""
+                app_sid: str | None = None, force: bool = False) -> Publication:
+        """Freeze a ready render as a new app version and point ``preview`` at it.
+
+        The render's boot check goes with it; one that ``failed`` is refused unless
+        ``force`` (a check not run yet, or one that errored, does not block).
+        """
         record = self._publishable_render(session_id, version)
+        if record.check is not None and record.check.status == "failed" and not force:
+            raise InvalidInputError(
+                f"session {session_id} render {record.version}: its boot check failed "
+                f"({_check_summary(record.check)}); fix the app and render again, or "
+                "publish with force=True")
         if app_sid is None:
             fields = {"name": self._name(name), "description": self._description(description),
                       "author": self._author(author)}
@@ -178,7 +191,7 @@ class AppStore:
         now = utc_now()
         app_version = AppVersion(avsid, sid, session_id, record.version, now,
                                  self.store.prefix + index_key, self.store.url_for(index_key),
-                                 record.input_hash)
+                                 record.input_hash, record.check)
         keys = self._keys(sid)
         with redis_errors(), self.redis.pipeline(transaction=True) as pipe:
             if fields:
@@ -313,7 +326,7 @@ class AppStore:
                 "indexKey": version.index_key, "url": version.url,
                 "updatedAt": current.updated_at}
 
-    def _publishable_render(self, session_id: str, version: int | None) -> Any:
+    def _publishable_render(self, session_id: str, version: int | None) -> RenderRecord:
         if version is None:
             live = self.sessions.status(session_id).live
             if live is None:
@@ -366,3 +379,11 @@ class AppStore:
                                     "like user@example.com")
         return author
 
+
+
+def _check_summary(check: Check) -> str:
+    """The first thing that went wrong, as a publisher reads it."""
+    if check.errors:
+        extra = len(check.errors) - 1
+        return check.errors[0].format() + (f", and {extra} more error(s)" if extra else "")
+    return check.message or "blank page"

@@ -6,10 +6,12 @@ from celery import Celery
 
 from worker.settings import Settings
 
-__all__ = ["create_celery", "TASK_NAME"]
+__all__ = ["create_celery", "TASK_NAME", "CHECK_TASK_NAME"]
 
 #: The contract: task name, queue (``STAGE_QUEUE``), JSON, kwargs session_id and version.
 TASK_NAME = "stage.render"
+#: The boot check of a ready version: queue ``STAGE_CHECK_QUEUE``, the same kwargs.
+CHECK_TASK_NAME = "stage.check"
 #: A lost worker's message waits its visibility timeout plus at most this long.
 MAX_RESTORE_INTERVAL_S = 10.0
 
@@ -28,7 +30,8 @@ def create_celery(settings: Settings, *, include: list[str] | None = None) -> Ce
         result_serializer="json",
         task_ignore_result=True,  # outcomes live on the render record in Redis
         task_default_queue=settings.queue,
-        task_routes={TASK_NAME: {"queue": settings.queue}},
+        task_routes={TASK_NAME: {"queue": settings.queue},
+                     CHECK_TASK_NAME: {"queue": settings.check_queue}},
         # At least once: ack after the task ran; requeue when the pool child dies.
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -1,18 +1,21 @@
-"""``stage-render``: render a folder in-process, or run the Celery worker.
+"""``stage-render``: render a folder in-process, or run the Celery worker or checker.
 
-    stage-render render DIR [--out OUT] [--name NAME] [--scope URL]... [--json]
+    stage-render render DIR [--out OUT] [--name NAME] [--scope URL]... [--json] [--check]
     stage-render worker [--concurrency N] [--loglevel L]
+    stage-render checker [--concurrency N] [--loglevel L]
     stage-render reap [--dry-run]
     stage-render health
     stage-render serve [OUT] [--port P]
 
 ``render`` is the embedded default: no Redis, no S3, artifacts in a local folder.
-Exit codes: 0 ready, 1 the render failed, 2 usage or input errors.
+Exit codes: 0 ready, 1 the render (or with ``--check``, its boot check) failed, 2 usage or
+input errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -58,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _health()
         if args.command == "serve":
             return _serve(args.out or Settings.from_env().artifacts_dir, args.port)
+        if args.command == "checker":
+            return _checker(args)
         return _worker(args)
     except (ConfigError, InvalidInputError) as exc:
         print(f"stage-render: {exc}", file=sys.stderr)
@@ -79,12 +84,22 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--json", action="store_true", help="print the render record as JSON")
     render.add_argument("--open", action="store_true",
                         help="serve the result on localhost and print its URL (Ctrl-C stops)")
+    render.add_argument("--check", action="store_true",
+                        help="open the page in headless Chromium after the build: print its "
+                        "runtime errors, store a screenshot, exit 1 if the check fails")
     worker = commands.add_parser("worker", help="run the Celery worker (STAGE_* settings)")
     worker.add_argument("--concurrency", type=int, default=None,
                         help="pool processes (default: the number of CPUs)")
     worker.add_argument("--loglevel", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     worker.add_argument("--hostname", default=None,
                         help="Celery node name (default: stage-<pid>@<host>)")
+    checker = commands.add_parser("checker", help="run the boot-check worker: each ready "
+                                  "version opened in headless Chromium (STAGE_* settings)")
+    checker.add_argument("--concurrency", type=int, default=None,
+                         help="pool processes, one Chromium each (default: the number of CPUs)")
+    checker.add_argument("--loglevel", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    checker.add_argument("--hostname", default=None,
+                         help="Celery node name (default: stage-check-<pid>@<host>)")
     reap = commands.add_parser("reap", help="re-drive or fail renders stuck in building")
     reap.add_argument("--dry-run", action="store_true", help="list them, change nothing")
     commands.add_parser("health", help="check Redis, the bucket and esbuild; exit 0 or 1")
@@ -175,16 +190,49 @@ def _render(args: argparse.Namespace) -> int:
             "warnings": [w.to_dict() for w in rendered.warnings]})
     finally:
         bundler.close()
+    if args.check and record.status == "ready" and record.index_key:
+        record = _check(record, store, settings)
 
     if args.json:
         print(json.dumps(record.to_dict(), indent=2))
     else:
         _report(record, name, out)
-    code = EXIT_READY if record.status == "ready" else EXIT_FAILED
+        _report_check(record)
+    checked_ok = record.check is None or record.check.status == "passed"
+    code = EXIT_READY if record.status == "ready" and checked_ok else EXIT_FAILED
     if args.open and record.index_path:
         page = Path(record.index_path).relative_to(out).as_posix()
         _serve(out, 0, page)
     return code
+
+
+def _check(record: RenderRecord, store: LocalStore, settings: Settings) -> RenderRecord:
+    """The same boot check a checker runs, in this process, against the local folder."""
+    from worker.browser import Chromium
+    from worker.check import BootChecker
+
+    assert record.index_key is not None
+    checker = BootChecker(Chromium(settings.chromium_path), store, settings.check_timeout_s)
+    try:
+        check, _ = checker.check(record.index_key)
+    finally:
+        checker.close()
+    return dataclasses.replace(record, check=check)
+
+
+def _report_check(record: RenderRecord) -> None:
+    check = record.check
+    if check is None:
+        return
+    stream = sys.stdout if check.status == "passed" else sys.stderr
+    print(f"check {check.status} in {check.timings_ms.get('total', 0):.0f} ms"
+          + (f": {check.message}" if check.message else ""), file=stream)
+    for error in check.errors:
+        print(error.format(), file=sys.stderr)
+    for url in check.blocked_requests:
+        print(f"  blocked: {url}", file=stream)
+    if check.screenshot_url:
+        print(f"  screenshot: {check.screenshot_url}", file=stream)
 
 
 def _progress_line(stage: str, ms: float) -> None:
@@ -249,6 +297,19 @@ def _slug(name: str) -> str:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _checker(args: argparse.Namespace) -> int:
+    if Settings.from_env().metrics_port:
+        os.environ[_METRICS_DIR_ENV] = tempfile.mkdtemp(prefix="stage-metrics-")
+    from worker.checker import app, settings  # reads and validates STAGE_* settings
+
+    argv = ["worker", f"--loglevel={args.loglevel}", f"--queues={settings.check_queue}",
+            f"--hostname={args.hostname or f'stage-check-{os.getpid()}@%h'}"]
+    if args.concurrency:
+        argv.append(f"--concurrency={args.concurrency}")
+    app.worker_main(argv)
+    return EXIT_READY
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from celery import Celery
 
 from worker.apps import App, AppStore, Channels, Publication
 from worker.celery_config import TASK_NAME, create_celery
-from worker.errors import BrokerUnavailableError, RenderTimeoutError
+from worker.errors import BrokerUnavailableError, InvalidInputError, RenderTimeoutError
 from worker.inputs import validate_files, validate_name, validate_scopes
 from worker.models import FileContent, RenderError, RenderRecord, Session, SessionStatus, utc_now
 from worker.sessions import SessionStore, connect_redis
@@ -92,6 +92,24 @@ class SessionsAPI:
             # case the announcement was missed (pub/sub keeps nothing for late listeners).
             self._store.wait_for_outcome(session_id, version, min(remaining, _RECHECK_S))
 
+    def wait_for_check(self, session_id: str, version: int,
+                       timeout: float = 60.0) -> RenderRecord:
+        """Block until the boot check of ready render ``version`` is on its record.
+
+        Returns the record (``record.check`` set). Raises InvalidInputError when the
+        render ended without being ready (nothing to check), RenderTimeoutError after
+        ``timeout`` seconds.
+        """
+        record = self._store.wait_for_check(session_id, version, timeout)
+        if record.check is not None:
+            return record
+        if record.terminal and record.status != "ready":
+            raise InvalidInputError(f"render {version} of session {session_id} is "
+                                    f"{record.status}; only a ready render is checked")
+        raise RenderTimeoutError(
+            f"render {version} of session {session_id} is {record.status} and not checked "
+            f"after {timeout:g}s (is a checker consuming {self._settings.check_queue}?)")
+
     def get_render(self, session_id: str, version: int) -> RenderRecord:
         """One render record by version."""
         return self._store.get_record(session_id, version)
@@ -113,14 +131,16 @@ class AppsAPI:
 
     def publish(self, session_id: str, *, name: str | None = None, description: str = "",
                 author: str | None = None, version: int | None = None,
-                app_sid: str | None = None) -> Publication:
+                app_sid: str | None = None, force: bool = False) -> Publication:
         """Freeze the session's live render (or ``version``) as a new app version.
 
         Without ``app_sid`` a new app is created (``name`` and ``author`` required); with it
-        the version is added to that app. ``preview`` then points at the new version.
+        the version is added to that app. ``preview`` then points at the new version. A
+        version whose boot check failed is refused unless ``force``.
         """
         return self._apps.publish(session_id, name=name, description=description,
-                                  author=author, version=version, app_sid=app_sid)
+                                  author=author, version=version, app_sid=app_sid,
+                                  force=force)
 
     def list(self, *, author: str | None = None, status: str | None = None) -> list[App]:
         """Apps, newest first; ``status`` is "active" or "archived"."""

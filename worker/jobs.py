@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bundler import Bundler
@@ -29,22 +30,28 @@ log = logging.getLogger("stage.render")
 
 @dataclass
 class WorkerContext:
-    """The clients one worker process uses for every job: Redis, storage, esbuild."""
+    """The clients one worker process uses for every job: Redis, storage, esbuild.
+
+    ``send_check`` queues the boot check of a version that turned ready (None: no checks).
+    """
 
     settings: Settings
     sessions: SessionStore
     store: ArtifactStore
     bundler: Bundler
     pid: int
+    send_check: Callable[[str, int], None] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WorkerContext:
+    def from_settings(cls, settings: Settings,
+                      send_check: Callable[[str, int], None] | None = None) -> WorkerContext:
         return cls(
             settings=settings,
             sessions=SessionStore(connect_redis(settings.redis_url), settings),
             store=store_from_settings(settings),
             bundler=bundler_from_settings(settings),
             pid=os.getpid(),
+            send_check=send_check,
         )
 
     def close(self) -> None:
@@ -122,7 +129,21 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
         index_path=rendered.index_path,
         warnings=rendered.warnings,
     )
-    return _store_outcome(ctx.sessions, session_id, outcome, rendered.uploaded_bytes)
+    stored = _store_outcome(ctx.sessions, session_id, outcome, rendered.uploaded_bytes)
+    if stored is outcome and outcome.status == "ready":  # this run's outcome was stored
+        _queue_check(ctx, session_id, version)
+    return stored
+
+
+def _queue_check(ctx: WorkerContext, session_id: str, version: int) -> None:
+    """Ask for the boot check of a version now ready; the render never waits on it."""
+    if ctx.send_check is None:
+        return
+    try:
+        ctx.send_check(session_id, version)
+    except Exception as exc:  # the render is ready and stays ready whatever the broker says
+        log.warning("check not queued session=%s version=%s reason=%s: %s",
+                    session_id, version, type(exc).__name__, exc)
 
 
 def _newer_pending(ctx: WorkerContext, session_id: str, record: RenderRecord) -> bool:

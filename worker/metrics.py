@@ -17,10 +17,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from worker.models import RenderRecord
+from worker.models import Check, RenderRecord
 
-__all__ = ["observe_outcome", "observe_retry", "observe_cache_hits", "serve_metrics",
-           "MULTIPROC_ENV"]
+__all__ = ["observe_outcome", "observe_retry", "observe_cache_hits", "observe_check",
+           "serve_metrics", "MULTIPROC_ENV"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,11 @@ STAGE_SECONDS = Histogram("stage_render_stage_seconds",
 UPLOADED_BYTES = Counter("stage_uploaded_bytes", "Bytes written to the artifact store")
 CACHE_HITS = Counter("stage_cache_hits_total", "Work a render did not redo: vendor chunks "
                      "already stored, a version reused for identical inputs", ["cache"])
+CHECKS = Counter("stage_checks_total", "Boot checks stored, by status (passed, failed, error)",
+                 ["status"])
+# A warm check is a few hundred milliseconds; a hung page is killed at STAGE_CHECK_TIMEOUT_S.
+CHECK_SECONDS = Histogram("stage_check_seconds", "Time one boot check took, screenshots "
+                          "stored", buckets=(0.1, 0.25, 0.5, 0.75, 1, 1.5, 2.5, 5, 10, 20, 40))
 RETRIES = Counter("stage_render_retries_total", "Render attempts retried after an "
                   "infrastructure error")
 
@@ -55,6 +60,12 @@ def observe_cache_hits(hits: dict[str, int]) -> None:
     for cache, count in hits.items():
         if count:
             CACHE_HITS.labels(cache).inc(count)
+
+
+def observe_check(check: Check, seconds: float) -> None:
+    """Count a stored boot check and how long it took."""
+    CHECKS.labels(check.status).inc()
+    CHECK_SECONDS.observe(seconds)
 
 
 def observe_retry() -> None:

@@ -19,6 +19,9 @@ __all__ = [
     "TERMINAL_STATUSES",
     "RenderError",
     "RenderRecord",
+    "CheckStatus",
+    "CheckError",
+    "Check",
     "Session",
     "FileInfo",
     "FileContent",
@@ -30,6 +33,9 @@ __all__ = [
 #: was not built (terminal, like ready and failed; the live version does not move).
 RenderStatus = Literal["queued", "building", "ready", "failed", "superseded"]
 ErrorKind = Literal["build", "infrastructure"]
+#: passed: no runtime error and something visible; failed: a runtime error, or a blank
+#: page; error: the checker itself failed (its browser died twice), so nothing is known.
+CheckStatus = Literal["passed", "failed", "error"]
 TERMINAL_STATUSES = frozenset({"ready", "failed", "superseded"})
 
 
@@ -63,6 +69,80 @@ class RenderError:
 
 
 @dataclass(frozen=True)
+class CheckError:
+    """One runtime error of a checked page: where it happened in the session's files.
+
+    ``kind`` is ``pageerror`` (an uncaught exception), ``unhandledrejection`` or
+    ``console.error``; ``file``/``line``/``column`` come through the version's source maps
+    and are None when no frame maps to a session file.
+    """
+
+    kind: str
+    message: str
+    stack: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def format(self) -> str:
+        """``/app/components/Chart.tsx:14:9: message``, as compilers print errors."""
+        place = f"{self.file}:{self.line}:{self.column}: " if self.file else ""
+        return f"{place}{self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "stack": self.stack,
+                "file": self.file, "line": self.line, "column": self.column}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckError:
+        return cls(data.get("kind", "pageerror"), data.get("message", ""),
+                   data.get("stack", ""), data.get("file"), data.get("line"),
+                   data.get("column"))
+
+
+@dataclass(frozen=True)
+class Check:
+    """What opening a ready version in headless Chromium showed (``record.check``)."""
+
+    status: CheckStatus
+    errors: list[CheckError] = field(default_factory=list)
+    blank: bool = False
+    blocked_requests: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    screenshot_url: str | None = None
+    thumbnail_url: str | None = None
+    checked_at: str = ""
+    message: str | None = None  # why a check failed or errored beyond its errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "errors": [e.to_dict() for e in self.errors],
+            "blank": self.blank,
+            "blockedRequests": list(self.blocked_requests),
+            "timingsMs": dict(self.timings_ms),
+            "screenshotUrl": self.screenshot_url,
+            "thumbnailUrl": self.thumbnail_url,
+            "checkedAt": self.checked_at,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Check:
+        return cls(
+            status=data["status"],
+            errors=[CheckError.from_dict(e) for e in data.get("errors") or []],
+            blank=bool(data.get("blank", False)),
+            blocked_requests=list(data.get("blockedRequests") or []),
+            timings_ms=dict(data.get("timingsMs") or {}),
+            screenshot_url=data.get("screenshotUrl"),
+            thumbnail_url=data.get("thumbnailUrl"),
+            checked_at=data.get("checkedAt", ""),
+            message=data.get("message"),
+        )
+
+
+@dataclass(frozen=True)
 class RenderRecord:
     """One render version of a session and how it went."""
 
@@ -79,6 +159,7 @@ class RenderRecord:
     index_path: str | None = None  # the local store only: where index.html is on disk
     error: RenderError | None = None
     warnings: list[Diagnostic] = field(default_factory=list)
+    check: Check | None = None  # set once, by the boot check of a ready version
 
     @property
     def terminal(self) -> bool:
@@ -98,6 +179,7 @@ class RenderRecord:
             "url": self.url,
             "error": self.error.to_dict() if self.error else None,
             "warnings": [w.to_dict() for w in self.warnings],
+            "check": self.check.to_dict() if self.check else None,
         }
         if self.index_path is not None:
             data["indexPath"] = self.index_path
@@ -119,6 +201,7 @@ class RenderRecord:
             index_path=data.get("indexPath"),
             error=RenderError.from_dict(data["error"]) if data.get("error") else None,
             warnings=[Diagnostic.from_dict(w) for w in data.get("warnings") or []],
+            check=Check.from_dict(data["check"]) if data.get("check") else None,
         )
 
 

@@ -9,7 +9,8 @@ session's keys in one Redis Cluster slot). docs/contract.md is the reference.
     P session:{id}:version    string version counter; INCR assigns render versions
     P session:{id}:renders    hash   version → render record (JSON, RenderRecord.to_dict())
     P session:{id}:live       string the newest ready version
-    P session:{id}:events     pub/sub channel: a version number each time a render ends
+    P session:{id}:events     pub/sub channel: a version number each time a render ends,
+                              "check:<version>" each time a version's boot check is stored
     P building                zset   "<id>:<version>" of renders in building → start time (epoch s)
     P inputs                  hash   input hash → folder of a ready version built from it
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import time
 import uuid
@@ -38,10 +40,19 @@ from worker.errors import (
     StoreUnavailableError,
 )
 from worker.inputs import PushedFile, check_tree, validate_path, validate_session_id
-from worker.models import FileContent, FileInfo, RenderRecord, Session, SessionStatus, utc_now
+from worker.models import (
+    Check,
+    FileContent,
+    FileInfo,
+    RenderRecord,
+    Session,
+    SessionStatus,
+    utc_now,
+)
 from worker.settings import Settings
 
-__all__ = ["SessionStore", "SessionKeys", "Snapshot", "connect_redis", "redis_errors"]
+__all__ = ["SessionStore", "SessionKeys", "Snapshot", "connect_redis", "redis_errors",
+           "CHECK_EVENT"]
 
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -98,6 +109,11 @@ if ARGV[3] == 'ready' then
 end
 return 1
 """
+
+
+#: What the events channel carries when a version's boot check is stored: this + version.
+CHECK_EVENT = "check:"
+_RECHECK_S = 1.0  # longest wait between two reads of a record, should a wake-up be lost
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -343,6 +359,60 @@ class SessionStore:
                     message = pubsub.get_message(timeout=remaining)
                     if message is not None and message.get("data") == str(version).encode():
                         return
+            finally:
+                pubsub.close()
+
+    def record_check(self, session_id: str, version: int, check: Check) -> bool:
+        """Store the boot check of a ready version, once; announce it. False if one was there.
+
+        A compare-and-set on the renders hash (WATCH, re-read, MULTI), so a redelivered
+        or duplicate check never overwrites the first one stored.
+        """
+        keys = self.keys(session_id)
+        with redis_errors(), self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(keys.renders)
+                    raw: Any = pipe.hget(keys.renders, str(version))  # watching: runs now
+                    if raw is None:
+                        raise RenderNotFoundError(
+                            f"session {session_id!r} has no render version {version}")
+                    record = RenderRecord.from_dict(json.loads(raw))
+                    if record.status != "ready" or record.check is not None:
+                        return False
+                    checked = dataclasses.replace(record, check=check)
+                    pipe.multi()
+                    pipe.hset(keys.renders, str(version), json.dumps(checked.to_dict()))
+                    pipe.execute()
+                    break
+                except redis.WatchError:
+                    continue  # another version's record changed meanwhile: read again
+            self.redis.publish(keys.events, f"{CHECK_EVENT}{version}")
+        return True
+
+    def wait_for_check(self, session_id: str, version: int, timeout_s: float) -> RenderRecord:
+        """The record once its check is stored, or as it is when ``timeout_s`` passes.
+
+        One subscription for the whole wait; the record is re-read on each announcement
+        and at least every second, should an announcement be missed.
+        """
+        deadline = time.monotonic() + timeout_s
+        wanted = f"{CHECK_EVENT}{version}".encode()
+        with redis_errors():
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.keys(session_id).events)
+                while True:
+                    record = self.get_record(session_id, version)
+                    remaining = deadline - time.monotonic()
+                    if record.check is not None or (record.terminal and record.status != "ready") \
+                            or remaining <= 0:
+                        return record
+                    until = time.monotonic() + min(remaining, _RECHECK_S)
+                    while (left := until - time.monotonic()) > 0:
+                        message = pubsub.get_message(timeout=left)
+                        if message is not None and message.get("data") == wanted:
+                            break
             finally:
                 pubsub.close()
 

@@ -46,6 +46,9 @@ MAX_OUTPUT_BYTES = 50 * 1024 * 1024  # a version folder; the full allowlist buil
 REAP_INTERVAL_S = 30.0  # how often a worker looks for renders stuck in building
 PREFETCH_MULTIPLIER = 1  # a render is seconds of CPU: never hold one back from an idle worker
 SOFT_SHUTDOWN_TIMEOUT_S = 30.0  # on SIGINT/SIGQUIT, renders get this long, then are requeued
+DEFAULT_CHECK_QUEUE = "stage.check"  # the contract's boot-check queue
+CHECK_TIMEOUT_S = 10.0  # a page that has not settled by then is hung (a loop in render)
+DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium"  # Debian's chromium package
 LOG_FORMATS = ("text", "json")
 
 
@@ -99,6 +102,10 @@ class Settings:
     vendor_cache_dir: Path = field(default=Path(DEFAULT_VENDOR_CACHE_DIR),
                                    metadata=_env("VENDOR_CACHE_DIR"))
     log_format: str = field(default="text", metadata=_env("LOG_FORMAT"))
+    check: bool = field(default=True, metadata=_env("CHECK"))  # boot-check ready versions
+    check_queue: str = field(default=DEFAULT_CHECK_QUEUE, metadata=_env("CHECK_QUEUE"))
+    check_timeout_s: float = field(default=CHECK_TIMEOUT_S, metadata=_env("CHECK_TIMEOUT_S"))
+    chromium_path: str = field(default=DEFAULT_CHROMIUM_PATH, metadata=_env("CHROMIUM_PATH"))
 
     def __post_init__(self) -> None:
         self._validate()
@@ -146,6 +153,11 @@ class Settings:
             self._fail("key_prefix", "must be non-empty and contain no whitespace")
         if not self.queue:
             self._fail("queue", "must not be empty")
+        if not self.check_queue:
+            self._fail("check_queue", "must not be empty")
+        if self.check_queue == self.queue:
+            self._fail("check_queue", f"must differ from {self.variable('queue')}: render "
+                                      "workers and checkers consume their own queues")
         if self.log_format not in LOG_FORMATS:
             self._fail("log_format", f"must be one of {', '.join(LOG_FORMATS)}")
         if self.metrics_port > 65535:
@@ -160,7 +172,7 @@ class Settings:
                 self._fail(f.name, "must not be negative")
         for name in ("build_timeout_s", "soft_time_limit_s", "hard_time_limit_s", "max_files",
                      "max_file_bytes", "max_session_bytes", "max_path_length",
-                     "max_output_bytes"):
+                     "max_output_bytes", "check_timeout_s"):
             if getattr(self, name) <= 0:
                 self._fail(name, "must be greater than 0")
         order = ("build_timeout_s", "soft_time_limit_s", "hard_time_limit_s",
@@ -169,6 +181,11 @@ class Settings:
             if getattr(self, shorter) >= getattr(self, longer):
                 self._fail(shorter, f"must be less than {self.variable(longer)}"
                                     f"={getattr(self, longer):g}")
+
+    @property
+    def check_hard_limit_s(self) -> float:
+        """A check's Celery hard time limit: two attempts and a browser relaunch, and slack."""
+        return self.check_timeout_s * 3 + 30
 
     def _fail(self, name: str, rule: str) -> None:
         raise ConfigError(f"{self.variable(name)}={getattr(self, name)!r}: {rule}")

@@ -19,7 +19,7 @@ from celery.signals import (
 from bundler import BundlerUnavailable
 from worker import logs
 from worker.app import app, settings
-from worker.celery_config import TASK_NAME
+from worker.celery_config import CHECK_TASK_NAME, TASK_NAME
 from worker.errors import InfrastructureError
 from worker.inputs import SESSION_ID_PATTERN
 from worker.jobs import WorkerContext, record_failure, run_render
@@ -29,7 +29,7 @@ from worker.render import bundler_from_settings
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
 
-__all__ = ["render", "backoff_s"]
+__all__ = ["render", "backoff_s", "send_render", "send_check"]
 
 log = logging.getLogger("stage.render")
 
@@ -43,7 +43,8 @@ def context() -> WorkerContext:
     """This process's clients, created on first use (after the prefork pool forked)."""
     global _context
     if _context is None:
-        _context = WorkerContext.from_settings(settings)
+        _context = WorkerContext.from_settings(
+            settings, send_check=send_check if settings.check else None)
     return _context
 
 
@@ -57,6 +58,12 @@ def send_render(session_id: str, version: int) -> None:
     """Queue a render by name, as worker.client does."""
     app.send_task(TASK_NAME, kwargs={"session_id": session_id, "version": version},
                   queue=settings.queue)
+
+
+def send_check(session_id: str, version: int) -> None:
+    """Queue the boot check of a ready version on ``STAGE_CHECK_QUEUE``, by name."""
+    app.send_task(CHECK_TASK_NAME, kwargs={"session_id": session_id, "version": version},
+                  queue=settings.check_queue)
 
 
 @worker_init.connect

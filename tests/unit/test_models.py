@@ -9,6 +9,8 @@ import pytest
 
 from bundler import Diagnostic
 from worker.models import (
+    Check,
+    CheckError,
     FileContent,
     FileInfo,
     RenderError,
@@ -34,9 +36,18 @@ READY = RenderRecord(
     index_key="sessions/s1/renders/5/index.html", url="file:///tmp/index.html",
     index_path="/tmp/index.html",
 )
+CHECKED = RenderRecord(
+    version=6, status="ready", requested_at="2026-11-28T14:02:00.000Z", attempts=1,
+    check=Check("failed", [CheckError("pageerror", "boom", "Error: boom\n    at x", "/app/A.tsx",
+                                      3, 9)], blank=True,
+                blocked_requests=["https://cdn.example.com/x.js"],
+                timings_ms={"total": 420.0}, screenshot_url="https://x/check/screenshot.png",
+                thumbnail_url="https://x/check/thumbnail.png",
+                checked_at="2026-11-28T14:02:01.000Z"),
+)
 
 
-@pytest.mark.parametrize("record", [FAILED, READY, RenderRecord(1, "queued", "t")])
+@pytest.mark.parametrize("record", [FAILED, READY, CHECKED, RenderRecord(1, "queued", "t")])
 def test_render_record_survives_a_json_round_trip(record):
     assert RenderRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
 
@@ -44,10 +55,23 @@ def test_render_record_survives_a_json_round_trip(record):
 def test_render_record_keys_are_camel_case_as_in_the_contract():
     assert set(FAILED.to_dict()) == {
         "version", "status", "requestedAt", "startedAt", "finishedAt", "attempts",
-        "timingsMs", "inputHash", "indexKey", "url", "error", "warnings",
+        "timingsMs", "inputHash", "indexKey", "url", "error", "warnings", "check",
     }
+    assert FAILED.to_dict()["check"] is None
     assert READY.to_dict()["indexKey"] == "sessions/s1/renders/5/index.html"
     assert FAILED.to_dict()["timingsMs"] == {"build": 120.5, "upload": 30.0}
+
+
+def test_check_is_camel_case_with_the_session_place_of_each_error():
+    check = CHECKED.to_dict()["check"]
+    assert set(check) == {"status", "errors", "blank", "blockedRequests", "timingsMs",
+                          "screenshotUrl", "thumbnailUrl", "checkedAt", "message"}
+    assert check["errors"] == [{"kind": "pageerror", "message": "boom",
+                                "stack": "Error: boom\n    at x", "file": "/app/A.tsx",
+                                "line": 3, "column": 9}]
+    assert CHECKED.check is not None
+    assert CHECKED.check.errors[0].format() == "/app/A.tsx:3:9: boom"
+    assert CheckError("console.error", "no place").format() == "no place"
 
 
 def test_diagnostics_use_line_text_in_camel_case():

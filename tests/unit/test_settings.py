@@ -157,3 +157,24 @@ def test_replace_is_validated_too():
     with pytest.raises(ConfigError) as info:
         Settings().replace(queue="")
     assert str(info.value) == "STAGE_QUEUE='': must not be empty"
+
+
+def test_boot_check_settings_default_to_checking_on_their_own_queue():
+    settings = Settings.from_env({})
+    assert settings.check is True
+    assert settings.check_queue == "stage.check"
+    assert settings.check_timeout_s == 10.0
+    assert settings.chromium_path == "/usr/bin/chromium"
+    off = Settings.from_env({"STAGE_CHECK": "false", "STAGE_CHECK_TIMEOUT_S": "2.5"})
+    assert off.check is False and off.check_timeout_s == 2.5
+
+
+def test_check_queue_may_not_be_the_render_queue():
+    assert config_error({"STAGE_QUEUE": "jobs", "STAGE_CHECK_QUEUE": "jobs"}) == (
+        "STAGE_CHECK_QUEUE='jobs': must differ from STAGE_QUEUE: render workers and "
+        "checkers consume their own queues")
+
+
+def test_check_timeout_must_be_positive():
+    assert config_error({"STAGE_CHECK_TIMEOUT_S": "0"}) == (
+        "STAGE_CHECK_TIMEOUT_S=0.0: must be greater than 0")

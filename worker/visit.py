@@ -1,0 +1,367 @@
+"""One visit of a version's page in a fresh browser context: serve it, watch it, picture it.
+
+A :class:`Tab` is a new Chromium context and page whose requests are answered from the
+artifact store on a synthetic origin (``https://stage-check.invalid/`` + store key; only
+the version's folder and ``vendor/`` are readable) and whose every other request is
+aborted and listed. It can be opened ahead of time (between
+checks), then serves exactly one :class:`Visit`, then is closed: no cookie, storage or
+cache outlives a check. Runtime errors are mapped through the version's source maps.
+"""
+
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import logging
+import posixpath
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bundler.artifacts import content_type_for
+from worker.errors import StorageError
+from worker.models import CheckError
+from worker.sourcemap import SourceMap, map_stack
+from worker.storage import ArtifactStore
+
+__all__ = ["ORIGIN", "PageReport", "Tab", "Visit", "VIEWPORT", "QUIET_MS", "SETTLE_MAX_MS"]
+
+log = logging.getLogger("stage.check")  # the checker's logger
+
+ORIGIN = "https://stage-check.invalid/"
+VIEWPORT = {"width": 1280, "height": 800}
+THUMBNAIL_SCALE = 0.25  # 320 x 200, captured by Chromium from the same page
+QUIET_MS = 300  # no DOM change and no request for this long: the page has settled
+SETTLE_MAX_MS = 3000  # a clock or an animation never goes quiet; look at it after this
+_MAX_ERRORS = 50  # a page logging in a loop does not grow the record without bound
+_MAX_TEXT = 4000  # characters kept of one message or stack
+_SHARED_CACHE_LIMIT = 64  # content-hashed shared files (vendor chunks, their maps) kept
+_SHARED_PREFIX = "vendor/"  # vendor chunks and the overlay, shared by every version
+_RESOURCE_FAILURE = "Failed to load resource:"  # Chromium's own line for a blocked request
+
+# Installed before any page script: when the DOM last changed, and which uncaught errors
+# were rejections (Chromium reports both as page errors).
+_WATCH = """
+(() => {
+  const state = { lastChange: performance.now(), rejections: [] };
+  Object.defineProperty(window, "__stageCheck", { value: state });
+  new MutationObserver(() => { state.lastChange = performance.now(); })
+    .observe(document, { subtree: true, childList: true, attributes: true,
+                         characterData: true });
+  addEventListener("unhandledrejection", event => {
+    const reason = event.reason;
+    state.rejections.push(reason instanceof Error ? reason.message : String(reason));
+  });
+})();
+"""
+_QUIET = "ms => performance.now() - window.__stageCheck.lastChange >= ms"
+# After the page settled, in one round trip: does #root show anything (text, media, or a
+# box with a background or a border), the page's own timings, and which errors were
+# rejections.
+_INSPECT = """
+() => {
+  const shown = e => e.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+  const sized = r => r.width > 0 && r.height > 0;
+  const blank = (() => {
+    const root = document.getElementById("root");
+    if (!root) return true;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (!n.textContent.trim() || !shown(n.parentElement)) continue;
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      if (sized(range.getBoundingClientRect())) return false;
+    }
+    for (const e of root.querySelectorAll("*")) {
+      if (!sized(e.getBoundingClientRect()) || !shown(e)) continue;
+      if (/^(IMG|SVG|CANVAS|VIDEO|IFRAME|INPUT|TEXTAREA|SELECT|BUTTON|svg)$/.test(e.tagName))
+        return false;
+      const s = getComputedStyle(e);
+      if (s.backgroundImage !== "none") return false;
+      if (!/^rgba\\(.*, 0\\)$|^transparent$/.test(s.backgroundColor)) return false;
+      if (["Top", "Right", "Bottom", "Left"].some(
+          side => parseFloat(s["border" + side + "Width"]) > 0 &&
+                  s["border" + side + "Style"] !== "none")) return false;
+    }
+    return true;
+  })();
+  const nav = performance.getEntriesByType("navigation")[0];
+  const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+  return { blank, rejections: window.__stageCheck.rejections,
+           timings: { domContentLoaded: nav ? nav.domContentLoadedEventEnd : null,
+                      firstContentfulPaint: fcp ? fcp.startTime : null } };
+}
+"""
+
+
+@dataclass
+class PageReport:
+    """What one visit saw, before anything is stored."""
+
+    errors: list[CheckError] = field(default_factory=list)
+    blank: bool = False
+    blocked_requests: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    screenshot: bytes = b""
+    thumbnail: bytes = b""
+    timed_out: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.timed_out or self.blank or bool(self.errors)
+
+
+class _SharedFiles:
+    """Vendor chunks and the overlay are content-hashed: read once per process, not per check."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, read: Callable[[str], bytes]) -> bytes:
+        with self._lock:
+            if key in self._files:
+                return self._files[key]
+        body = read(key)
+        with self._lock:
+            if len(self._files) >= _SHARED_CACHE_LIMIT:
+                self._files.pop(next(iter(self._files)))
+            self._files[key] = body
+        return body
+
+
+_shared = _SharedFiles()
+
+
+class Visit:
+    """One page in a fresh context: the route, the listeners and what they collected."""
+
+    def __init__(self, store: ArtifactStore, folder: str) -> None:
+        self.store = store
+        self.folder = folder  # the version's folder: with vendor/, all the page may read
+        self.report = PageReport()
+        self.pending = 0
+        self.last_request = time.perf_counter()
+        self.scripts: dict[str, bytes] = {}  # URL → body, for their source maps
+        self._maps: dict[str, SourceMap | None] = {}
+
+    # -- serving ------------------------------------------------------------------------
+    def route(self, route: Any) -> None:
+        url = route.request.url
+        if not url.startswith(ORIGIN):
+            if len(self.report.blocked_requests) < _MAX_ERRORS:
+                self.report.blocked_requests.append(url[:_MAX_TEXT])
+            # A navigation aborted as blocked commits Chromium's error page in place of the
+            # app; one cancelled ("aborted") leaves the page where it was.
+            route.abort("aborted" if route.request.is_navigation_request() else
+                        "blockedbyclient")
+            return
+        key = _key(url)
+        readable = key is not None and key.startswith((self.folder, _SHARED_PREFIX))
+        body = self.read(key) if key is not None and readable else None
+        if key is None or body is None:
+            route.fulfill(status=404, body=b"", headers={"content-type": "text/plain"})
+            return
+        if key.endswith(".js"):
+            self.scripts[url.split("?", 1)[0].split("#", 1)[0]] = body
+        route.fulfill(status=200, body=body, headers={"content-type": content_type_for(key)})
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            if key.startswith(_SHARED_PREFIX):
+                return _shared.get(key, self.store.get)
+            return self.store.get(key)
+        except StorageError:
+            return None
+
+    # -- listening ----------------------------------------------------------------------
+    def on_page_error(self, error: Any) -> None:
+        stack = str(getattr(error, "stack", "") or "")
+        self._add("pageerror", str(getattr(error, "message", "") or error), stack)
+
+    def mark_rejections(self, reasons: list[str]) -> None:
+        """Relabel the page errors that were unhandled rejections."""
+        self.report.errors = [
+            dataclasses.replace(e, kind="unhandledrejection")
+            if e.kind == "pageerror" and e.message in reasons else e
+            for e in self.report.errors]
+
+    def on_console(self, message: Any) -> None:
+        if message.type != "error" or message.text.startswith(_RESOURCE_FAILURE):
+            return
+        location = message.location or {}
+        stack = ""
+        if location.get("url"):
+            # Chromium gives 0-based positions for console calls; stacks are 1-based.
+            stack = (f"    at {location['url']}:{int(location.get('lineNumber', 0)) + 1}:"
+                     f"{int(location.get('columnNumber', 0)) + 1}")
+        self._add("console.error", message.text, stack)
+
+    def on_request(self, _: Any) -> None:
+        self.pending += 1
+        self.last_request = time.perf_counter()
+
+    def on_request_done(self, _: Any) -> None:
+        self.pending = max(0, self.pending - 1)
+        self.last_request = time.perf_counter()
+
+    def _add(self, kind: str, message: str, stack: str) -> None:
+        errors = self.report.errors
+        if len(errors) >= _MAX_ERRORS:
+            return
+        position = map_stack(stack, self.source_map, _is_session_file)
+        error = CheckError(kind, message[:_MAX_TEXT], stack[:_MAX_TEXT],
+                           position.source if position else None,
+                           position.line if position else None,
+                           position.column if position else None)
+        # React logs an error it caught and then throws it again: one error, not two.
+        if any(e.message == error.message and e.file == error.file and e.line == error.line
+               for e in errors):
+            return
+        errors.append(error)
+
+    def source_map(self, url: str) -> SourceMap | None:
+        if url not in self._maps:
+            self._maps[url] = self._load_map(url)
+        return self._maps[url]
+
+    def _load_map(self, url: str) -> SourceMap | None:
+        script = self.scripts.get(url)
+        key = _key(url)
+        if script is None or key is None:
+            return None
+        found = re.search(rb"//# sourceMappingURL=(\S+)\s*$", script[-500:])
+        if found is None:
+            return None
+        map_key = posixpath.normpath(posixpath.join(posixpath.dirname(key),
+                                                    found[1].decode("utf-8", "replace")))
+        body = self.read(map_key)
+        if body is None:
+            return None
+        try:
+            return SourceMap.parse(body)
+        except ValueError as exc:
+            log.warning("check: unreadable source map %s: %s", map_key, exc)
+            return None
+
+
+class Tab:
+    """A fresh context and page, opened ahead of its one visit, wired to whichever
+    :class:`Visit` it serves (``None`` until then: requests before that are aborted)."""
+
+    def __init__(self, browser: Any, launch: int) -> None:
+        self.launch = launch  # which browser launch it belongs to: stale after a restart
+        self.visit: Visit | None = None
+        self.context = browser.new_context(viewport=VIEWPORT, service_workers="block",
+                                           accept_downloads=False)
+        try:
+            self.context.route("**/*", self._route)
+            self.context.add_init_script(_WATCH)
+            self.page = self.context.new_page()
+            self.cdp = self.context.new_cdp_session(self.page)
+            # An empty page on the check's origin: the renderer process for that site starts
+            # now, not while the version's page is timed (Chromium gives each site its own).
+            self.page.goto(ORIGIN, wait_until="commit")
+        except BaseException:
+            self.close()
+            raise
+        page = self.page
+        page.on("popup", lambda popup: popup.close())
+        page.on("dialog", lambda dialog: dialog.dismiss())
+        page.on("pageerror", lambda error: self.visit and self.visit.on_page_error(error))
+        page.on("console", lambda message: self.visit and self.visit.on_console(message))
+        page.on("request", lambda request: self.visit and self.visit.on_request(request))
+        for event in ("requestfinished", "requestfailed"):
+            page.on(event, lambda request: self.visit and self.visit.on_request_done(request))
+
+    def _route(self, route: Any) -> None:
+        if self.visit is not None:
+            self.visit.route(route)
+        elif route.request.url == ORIGIN:
+            route.fulfill(status=200, body=b"", headers={"content-type": "text/html"})
+        else:
+            route.abort("blockedbyclient")
+
+    def run(self, visit: Visit, index_key: str, timeout_s: float, started: float) -> None:
+        """Load the page, let it settle, inspect it and take both pictures, into
+        ``visit.report``. Playwright's TimeoutError and Error propagate."""
+        self.visit = visit
+        report = visit.report
+        deadline_ms = timeout_s * 1000
+        stage = time.perf_counter()
+        self.page.goto(ORIGIN + index_key, wait_until="load",
+                       timeout=_left(started, deadline_ms))
+        report.timings_ms["load"] = _ms_since(stage)
+
+        stage = time.perf_counter()
+        _settle(self.page, visit, started, deadline_ms)
+        report.timings_ms["settle"] = _ms_since(stage)
+        report.timings_ms["settled"] = _ms_since(started)
+
+        stage = time.perf_counter()
+        seen = self.page.evaluate(_INSPECT)
+        report.blank = bool(seen["blank"])
+        visit.mark_rejections([str(r) for r in seen["rejections"]])
+        for name, value in seen["timings"].items():
+            if value is not None:
+                report.timings_ms[name] = round(float(value), 2)
+        report.timings_ms["inspect"] = _ms_since(stage)
+
+        stage = time.perf_counter()
+        report.screenshot = self._capture(1.0)
+        report.thumbnail = self._capture(THUMBNAIL_SCALE)
+        report.timings_ms["screenshot"] = _ms_since(stage)
+
+    def _capture(self, scale: float) -> bytes:
+        # Straight to Chromium: one call per picture, no waiting for fonts or animations
+        # (the page has settled), and a faster PNG encoder.
+        shot = self.cdp.send("Page.captureScreenshot", {
+            "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
+            "clip": {"x": 0, "y": 0, **VIEWPORT, "scale": scale}})
+        return base64.b64decode(shot["data"])
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.context.close()
+
+
+def _settle(page: Any, visit: Visit, started: float, deadline_ms: float) -> None:
+    """Wait for ``QUIET_MS`` without DOM changes or requests, at most ``SETTLE_MAX_MS``."""
+    from playwright.sync_api import TimeoutError
+
+    limit = time.perf_counter() + min(SETTLE_MAX_MS, _left(started, deadline_ms)) / 1000
+    while (left_ms := (limit - time.perf_counter()) * 1000) > 0:
+        try:
+            page.wait_for_function(_QUIET, arg=QUIET_MS, polling=50, timeout=max(1.0, left_ms))
+        except TimeoutError:
+            return  # still changing: look at it as it is
+        quiet_for = (time.perf_counter() - visit.last_request) * 1000
+        if visit.pending == 0 and quiet_for >= QUIET_MS:
+            return
+        page.wait_for_timeout(max(10.0, min(QUIET_MS - quiet_for, left_ms)))
+
+
+def _key(url: str) -> str | None:
+    """The store key behind a URL on the check's origin (None off it or outside the store)."""
+    if not url.startswith(ORIGIN):
+        return None
+    path = url[len(ORIGIN):].split("?", 1)[0].split("#", 1)[0]
+    normal = posixpath.normpath("/" + path).lstrip("/")
+    return normal or None
+
+
+def _is_session_file(source: str) -> bool:
+    return source.startswith("/") and "/node_modules/" not in source
+
+
+def _left(started: float, deadline_ms: float) -> float:
+    return max(1.0, deadline_ms - _ms_since(started))
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
