@@ -18,6 +18,7 @@ from bundler.artifacts import (
     SourceFile,
     content_type_for,
 )
+from bundler.css import TailwindCss
 from bundler.diagnostics import (
     PathMap,
     import_chain,
@@ -25,7 +26,6 @@ from bundler.diagnostics import (
     outside_diagnostic,
     with_chain,
 )
-from bundler.css import TailwindCss
 from bundler.entry import GENERATED_ENTRY_NAME, Entry, find_entry
 from bundler.errors import BuildFailed
 from bundler.esbuild import EsbuildService
