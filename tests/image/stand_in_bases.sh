@@ -3,7 +3,8 @@
 # can be pulled from:  stand_in_bases.sh PYTHON_TAG NODE_TAG
 #   PYTHON_TAG  bookworm + python3, python3-venv, python-is-python3 (Python 3.11)
 #   NODE_TAG    bookworm + nodejs, npm (Node 18)
-# Both carry the apt sources of the official images (bookworm, -updates, -security) so
+# Both carry the apt sources and the apt/dpkg settings of the official Debian images
+# (bookworm, -updates, -security; no translations, no fsync per file, no cached .debs) so
 # that `apt-get install` in the Dockerfile works on them as it does on the originals.
 # A tag that podman already holds is kept: the tags name a hash of this script.
 set -euo pipefail
@@ -40,6 +41,12 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
+echo 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/docker-no-languages"
+echo 'force-unsafe-io' >"$root/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'CLEAN'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
+CLEAN
 
 # One bootstrap, two images: copy it, install each base's packages, import it.
 make_base() {
