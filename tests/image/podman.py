@@ -113,7 +113,16 @@ class Podman:
              f"--target={target}", f"--tag={tag}", *mounts, *args, str(ROOT),
              timeout=BUILD_TIMEOUT_S)
         print(f"\nbuilt {tag} in {time.monotonic() - started:.0f} s")
+        self.remove_other_tags(tag)
         return tag
+
+    def remove_other_tags(self, tag: str) -> None:
+        """Drop the images an earlier tree built for the same target: each is ~1 GB."""
+        repository = tag.rsplit(":", 1)[0]
+        listed = self("images", "--format={{.Repository}}:{{.Tag}}", repository).stdout
+        stale = [other for other in listed.split() if other != tag]
+        if stale:
+            self("rmi", *stale, check=False)
 
     def config(self, tag: str) -> dict[str, Any]:
         """The image's config (Cmd, User, Healthcheck, Env, …) as ``podman inspect`` gives it."""
