@@ -125,9 +125,14 @@ class Podman:
             self("rmi", *stale, check=False)
 
     def config(self, tag: str) -> dict[str, Any]:
-        """The image's config (Cmd, User, Healthcheck, Env, …) as ``podman inspect`` gives it."""
+        """The image's config (Cmd, User, Env, …) as ``podman inspect`` gives it."""
         [image] = json.loads(self("image", "inspect", tag).stdout)
         return dict(image["Config"])
+
+    def healthcheck(self, tag: str) -> list[str]:
+        """The image's HEALTHCHECK test, e.g. ``["CMD", "stage-render", "health"]``."""
+        [image] = json.loads(self("image", "inspect", tag).stdout)
+        return list(image["Healthcheck"]["Test"])
 
     def size_bytes(self, tag: str) -> int:
         return int(self("image", "inspect", "--format={{.Size}}", tag).stdout)

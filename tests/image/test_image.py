@@ -45,7 +45,7 @@ def test_image_holds_no_compilers_npm_git_or_tests(podman, worker_image, in_imag
 
 def test_healthcheck_passes_against_live_redis_and_s3(podman, worker_image, in_image,
                                                        namespace):
-    healthcheck = podman.config(worker_image)["Healthcheck"]["Test"]
+    healthcheck = podman.healthcheck(worker_image)
     assert healthcheck[0] == "CMD"
     result = in_image(*healthcheck[1:], env=compose_env(namespace))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -54,7 +54,7 @@ def test_healthcheck_passes_against_live_redis_and_s3(podman, worker_image, in_i
 
 
 def test_healthcheck_fails_when_redis_is_down(podman, worker_image, in_image, namespace):
-    healthcheck = podman.config(worker_image)["Healthcheck"]["Test"]
+    healthcheck = podman.healthcheck(worker_image)
     dead = f"redis://127.0.0.1:{free_port()}/0"
     result = in_image(*healthcheck[1:], env=compose_env(namespace, STAGE_REDIS_URL=dead))
     assert result.returncode == 1, result.stdout + result.stderr
