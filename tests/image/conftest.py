@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from podman import ROOT, Container, Podman, missing_tools
+from podman import REPORT, ROOT, Container, Podman, missing_tools
 from services import free_port, missing
 
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -35,6 +35,14 @@ def compose_env(namespace: Any, **extra: str) -> dict[str, str]:
 
 def grace_s(service: dict[str, Any]) -> int:
     return int(str(service["stop_grace_period"]).removesuffix("s"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The images' build times and sizes, in every run's output (CI's included)."""
+    if REPORT:
+        terminalreporter.section("container images")
+        for line in REPORT:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROOT", "Podman", "Container", "build_inputs", "missing_tools"]
+__all__ = ["ROOT", "REPORT", "Podman", "Container", "build_inputs", "missing_tools"]
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -30,6 +30,8 @@ TOOLS = ("podman", "runc", "debootstrap")
 # mounted into the build where present, never copied into the image.
 BUILD_MOUNTS = ("/etc/ssl/certs", "/etc/pip.conf", "/etc/npmrc")
 BUILD_TIMEOUT_S = 1200
+#: Lines for the end of the test run: what was built, how long it took, how big it is.
+REPORT: list[str] = []
 
 
 def missing_tools() -> list[str]:
@@ -95,8 +97,13 @@ class Podman:
         key = digest([BASES_SCRIPT])
         bases = {"PYTHON_IMAGE": f"localhost/stage-base-python:{key}",
                  "NODE_IMAGE": f"localhost/stage-base-node:{key}"}
+        if all(self.exists(tag) for tag in bases.values()):
+            REPORT.append(f"stand-in bases: kept ({key})")
+            return bases
+        started = time.monotonic()
         subprocess.run([str(BASES_SCRIPT), bases["PYTHON_IMAGE"], bases["NODE_IMAGE"]],
                        env=self.env, check=True, timeout=BUILD_TIMEOUT_S)
+        REPORT.append(f"stand-in bases: built in {time.monotonic() - started:.0f} s ({key})")
         return bases
 
     def build(self, target: str, build_args: dict[str, str]) -> str:
@@ -105,6 +112,7 @@ class Podman:
             json.dumps(build_args, sort_keys=True).encode()).hexdigest()[:8]
         tag = f"localhost/stage-render-{target}:{key}"
         if self.exists(tag):
+            REPORT.append(f"{tag}: kept, {self.size_bytes(tag) / 1e6:.0f} MB")
             return tag
         mounts = [f"--volume={p}:{p}:ro" for p in BUILD_MOUNTS if Path(p).exists()]
         args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
@@ -112,7 +120,8 @@ class Podman:
         self("build", "--isolation=chroot", "--network=host", "--format=docker",
              f"--target={target}", f"--tag={tag}", *mounts, *args, str(ROOT),
              timeout=BUILD_TIMEOUT_S)
-        print(f"\nbuilt {tag} in {time.monotonic() - started:.0f} s")
+        REPORT.append(f"{tag}: built in {time.monotonic() - started:.0f} s, "
+                      f"{self.size_bytes(tag) / 1e6:.0f} MB")
         self.remove_other_tags(tag)
         return tag
 
