@@ -48,7 +48,7 @@ DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives
 Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
 CLEAN
 
-# One bootstrap, two images: copy it, install each base's packages, import it.
+# One bootstrap, two images side by side: copy it, install each base's packages, import it.
 make_base() {
   local tag=$1 dir=$work/$2
   shift 2
@@ -61,6 +61,10 @@ make_base() {
   rm -rf "$dir"/var/lib/apt/lists/* "$dir/etc/resolv.conf"
   tar -C "$dir" -c . | podman import --change 'CMD ["bash"]' - "$tag" >/dev/null
 }
-make_base "$python_tag" python python3 python3-venv python-is-python3 ca-certificates
-make_base "$node_tag" node nodejs npm ca-certificates
+make_base "$python_tag" python python3 python3-venv python-is-python3 ca-certificates &
+python_pid=$!
+make_base "$node_tag" node nodejs npm ca-certificates &
+node_pid=$!
+wait "$python_pid"
+wait "$node_pid"
 echo "stand-in bases: $python_tag $node_tag"
