@@ -28,9 +28,9 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The worker image with whichever engine this machine has (docker, else podman); the
-# checker image is `--target checker`.
-ENGINE ?= $(shell command -v docker || command -v podman)
+# The worker image with whichever engine this machine has (a docker that reaches its
+# daemon, else podman); the checker image is `--target checker`.
+ENGINE ?= $(shell docker info >/dev/null 2>&1 && echo docker || command -v podman)
 IMAGE  ?= stage-render:latest
 image:
 	@test -n "$(ENGINE)" || { echo "make image: install docker or podman" >&2; exit 1; }

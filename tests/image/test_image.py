@@ -7,7 +7,7 @@ import re
 
 import pytest
 from conftest import COMPOSE, ENDPOINT_KEYS, WORKER_SERVICE, compose_env
-from podman import BUILD_TIMEOUT_S, ROOT
+from podman import BUILD_TIMEOUT_S, ROOT, build_inputs
 from services import free_port
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(BUILD_TIMEOUT_S + 300)]
@@ -79,3 +79,12 @@ def test_tests_override_only_the_endpoints_of_the_compose_environment(namespace)
     changed = {k for k in used if declared.get(k) != used[k]}
     assert changed <= ENDPOINT_KEYS
     assert set(declared) <= set(used)
+
+
+def test_image_tag_hashes_every_file_the_build_copies_and_no_host_node_modules():
+    inputs = {path.relative_to(ROOT).as_posix() for path in build_inputs()}
+    assert {"Dockerfile", ".dockerignore", "pyproject.toml", "README.md",
+            "bundler/runtime/package-lock.json", "templates/index.html.j2",
+            "worker/cli.py"} <= inputs
+    assert not [p for p in inputs if "node_modules" in p or "__pycache__" in p]
+    assert not [p for p in inputs if p.startswith(("tests/", "bench/", ".venv/"))]
