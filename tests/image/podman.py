@@ -104,6 +104,8 @@ class Podman:
         subprocess.run([str(BASES_SCRIPT), bases["PYTHON_IMAGE"], bases["NODE_IMAGE"]],
                        env=self.env, check=True, timeout=BUILD_TIMEOUT_S)
         REPORT.append(f"stand-in bases: built in {time.monotonic() - started:.0f} s ({key})")
+        for tag in bases.values():
+            self.remove_other_tags(tag)
         return bases
 
     def build(self, target: str, build_args: dict[str, str]) -> str:
@@ -126,7 +128,7 @@ class Podman:
         return tag
 
     def remove_other_tags(self, tag: str) -> None:
-        """Drop the images an earlier tree built for the same target: each is ~1 GB."""
+        """Drop the images an earlier tree built under the same name: they are large."""
         repository = tag.rsplit(":", 1)[0]
         listed = self("images", "--format={{.Repository}}:{{.Tag}}", repository).stdout
         stale = [other for other in listed.split() if other != tag]
