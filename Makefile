@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RUNTIME := bundler/runtime
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean image image-test
 
 setup: $(VENV)/.installed $(RUNTIME)/node_modules/.package-lock.json
 
@@ -27,6 +27,20 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The worker image with whichever engine this machine has (a docker that reaches its
+# daemon, else podman); the checker image is `--target checker`.
+ENGINE ?= $(shell docker info >/dev/null 2>&1 && echo docker || command -v podman)
+IMAGE  ?= stage-render:latest
+image:
+	@test -n "$(ENGINE)" || { echo "make image: install docker or podman" >&2; exit 1; }
+	$(ENGINE) build $(if $(findstring podman,$(ENGINE)),--format docker) --tag $(IMAGE) .
+
+# Builds stand-in base images (debootstrap), the worker and checker images with podman, and
+# runs containers of them against Redis and S3. Bases and images are kept by podman under
+# tags that hash their inputs, so a second run with no change rebuilds nothing.
+image-test: setup
+	$(BIN)/python -m pytest tests/image $(PYTEST_ARGS)
 
 # Bare esbuild, `vite build` (Vite from bench/, never the worker's runtime) and the worker
 # end to end on the same apps, one run; prints the table, writes bench/results.{json,png}.

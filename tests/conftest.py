@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from services import RedisServer, WorkerProcess, create_public_bucket, free_port
+from services import RedisServer, WorkerProcess, create_public_bucket, free_port, missing
 
 from worker.client import StageClient
 from worker.settings import Settings
@@ -24,20 +24,11 @@ CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # moto accepts any credentials; set them so boto3 never looks for real ones.
 for _name, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
     os.environ.setdefault(_name, _value)
-
-
-def missing(service: str, how: str) -> None:
-    """Fail in CI, skip locally: a test that cannot reach its service proves nothing."""
-    message = f"{service} is not available: {how}"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

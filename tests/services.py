@@ -19,12 +19,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 import boto3
+import pytest
 import redis
 
-__all__ = ["ROOT", "free_port", "wait_for", "redis_answers", "RedisServer",
-           "create_public_bucket", "WorkerProcess"]
+__all__ = ["ROOT", "IN_CI", "missing", "free_port", "wait_for", "redis_answers",
+           "RedisServer", "create_public_bucket", "WorkerProcess"]
 
 ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(service: str, how: str) -> None:
+    """Fail in CI, skip locally: a test that cannot reach its service proves nothing."""
+    message = f"{service} is not available: {how}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def free_port() -> int:

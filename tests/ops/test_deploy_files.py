@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,16 +25,51 @@ def test_dockerfile_passes_hadolint():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_dockerfile_is_multi_stage_non_root_with_healthcheck():
+def dockerfile_stages() -> dict[str, str]:
+    """Each stage's instructions (comments left out) by name, in the Dockerfile's order."""
+    lines = (ROOT / "Dockerfile").read_text().splitlines(keepends=True)
+    text = "".join(line for line in lines if not line.startswith("#"))
+    parts = re.split(r"^(?=FROM )", text, flags=re.MULTILINE)[1:]
+    return {part.split("\n", 1)[0].split(" AS ")[1].strip(): part for part in parts}
+
+
+def run_lines(stage: str) -> str:
+    """The stage's RUN instructions, continuation lines joined, whitespace collapsed."""
+    lines = stage.replace("\\\n", " ").splitlines()
+    return " ".join(" ".join(line.split()) for line in lines if line.startswith("RUN "))
+
+
+def test_dockerfile_bases_default_to_the_official_images():
     text = (ROOT / "Dockerfile").read_text()
-    stages = [line for line in text.splitlines() if line.startswith("FROM ")]
-    assert len(stages) == 3 and stages[0].startswith("FROM node:")
-    final = text[text.rindex("\nFROM "):]
-    assert "npm" not in final.replace("--from=npm-runtime", "")
-    assert "gcc" not in final and "build-essential" not in final
-    assert "\nUSER 10001:10001\n" in final
-    assert 'CMD ["stage-render", "health"]' in final
-    assert final.rstrip().endswith('CMD ["stage-render", "worker"]')
+    assert "\nARG PYTHON_IMAGE=python:3.11-slim-bookworm\n" in text
+    assert "\nARG NODE_IMAGE=node:20-bookworm-slim\n" in text
+    stages = dockerfile_stages()
+    assert [s.split("\n", 1)[0] for s in stages.values()] == [
+        "FROM ${NODE_IMAGE} AS npm-runtime", "FROM ${PYTHON_IMAGE} AS python-env",
+        "FROM ${PYTHON_IMAGE} AS runtime", "FROM runtime AS checker", "FROM runtime AS worker"]
+
+
+def test_dockerfile_runtime_is_non_root_with_node_and_a_healthcheck():
+    runtime = dockerfile_stages()["runtime"]
+    installs = run_lines(runtime)
+    assert "apt-get install -y --no-install-recommends nodejs &&" in installs
+    assert "rm -rf /var/lib/apt/lists/*" in installs
+    for tool in ("npm", "gcc", "build-essential", "g++", "make "):
+        assert tool not in installs, tool
+    assert "\nUSER 10001:10001\n" in runtime
+    assert 'CMD ["stage-render", "health"]' in runtime
+    assert runtime.rstrip().endswith('CMD ["stage-render", "worker"]')
+
+
+def test_dockerfile_checker_adds_chromium_and_runs_the_checker_as_the_worker_user():
+    checker = dockerfile_stages()["checker"]
+    assert "--no-install-recommends chromium " in run_lines(checker)
+    assert checker.rstrip().endswith('USER 10001:10001\nCMD ["stage-render", "checker"]')
+
+
+def test_dockerfile_default_target_is_the_worker():
+    # `docker build .` builds the last stage: the runtime, unchanged.
+    assert dockerfile_stages()["worker"].strip() == "FROM runtime AS worker"
 
 
 def test_compose_worker_env_is_valid_settings():
