@@ -56,6 +56,9 @@ USER 0
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
+# Playwright's Python package drives Debian's Chromium (executable_path): no browser
+# download. Only this image carries it.
+RUN PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/venv/bin/pip install -e '/app[check]'
 USER 10001:10001
 CMD ["stage-render", "checker"]
 

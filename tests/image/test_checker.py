@@ -47,8 +47,6 @@ def test_chromium_renderers_run_in_their_own_sandbox_namespace(checker_image, in
     assert not namespaces["renderer"] & namespaces["browser"], dict(namespaces)
 
 
-@pytest.mark.skip(reason="ENABLE AFTER MERGING the checker (`stage-render checker`): "
-                         "remove this mark")
 def test_checker_container_checks_a_rendered_page(namespace, checker_image, start_container,
                                                   podman):
     """A worker container renders, the checker container (compose's command and
@@ -72,9 +70,10 @@ def test_checker_container_checks_a_rendered_page(namespace, checker_image, star
             assert record.status == "ready", record.error
 
             def checked() -> bool:
-                return "check" in client.sessions.status(session.id).to_dict()["render"]
+                return client.sessions.status(session.id).to_dict()["render"]["check"] is not None
             wait_for(checked, 60, "the checker's verdict on the render record")
             check = client.sessions.status(session.id).to_dict()["render"]["check"]
+        assert check["status"] == "passed", check
         assert check["errors"] == [] and not check["blank"], check
     finally:
         checker.remove()
