@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BenchApp", "MODULE_COUNTS", "all_apps", "generated", "reference", "mount_source",
-           "write_files"]
+__all__ = ["BenchApp", "MODULE_COUNTS", "all_apps", "generated", "reference", "shadcn",
+           "mount_source", "write_files"]
 
 BENCH = Path(__file__).resolve().parent
 REFERENCE_DIR = BENCH / "apps" / "reference"
@@ -63,6 +63,18 @@ def generated(modules: int) -> BenchApp:
         if k % _CSS_EVERY == 0:
             files[f"/app/styles/c{k}.css"] = _css_source(k)
     return BenchApp(f"modules-{modules}", modules, files)
+
+
+def shadcn() -> BenchApp:
+    """A ten-file app as AI builders write it: shadcn/ui component files, Tailwind classes,
+    radix, react-hook-form and zod, a tsconfig ``@/*`` alias (the corpus's todo app)."""
+    from tests.corpus import load_app  # the corpus is the tests'; the bench only reads it
+
+    files = {f["path"]: f["content"] for f in load_app("todo")}
+    # The start literal the bench rewrites; unused, so the page is the corpus app's own.
+    files["/app/App.tsx"] += f"\n// make bench rewrites this literal before every render.\n{MARKER}\n"
+    modules = sum(1 for path in files if path.endswith(".tsx"))
+    return BenchApp("shadcn-10", modules, files)
 
 
 def all_apps() -> list[BenchApp]:

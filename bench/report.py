@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["STAGES", "summarize", "percentile", "check_targets", "format_table", "draw"]
 
 #: The worker's own stage timings (``timingsMs``), in the order a render runs them.
-STAGES = ("record", "gather", "bundle", "shell", "upload")
+STAGES = ("record", "gather", "bundle", "css", "shell", "upload")
 #: Other processes using more of the CPUs than this, and the table says it was not quiet.
 QUIET_BUSY_PCT = 10.0
 
@@ -72,7 +72,34 @@ def check_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                 max(rss["main"], rss["pool"]), 150.0,
                 detail=f"main {rss['main']:.0f}, pool child {rss['pool']:.0f}; "
                        f"esbuild service {rss['esbuild']:.0f} (not a worker process)"),
+        *_fidelity_targets(r),
     ]
+
+
+def _fidelity_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The targets for apps as AI builders write them (Tailwind, shadcn/ui), same run."""
+    fid, esb = r["worker_fidelity"]["shadcn-10"], r["esbuild_cli_fidelity"]["shadcn-10"]
+    ref_css = r["worker"]["reference"]["stages_ms"].get("css", 0.0)
+    own, cold, rss = fid["own_work_ms"]["median_ms"], r["cold_start"], r["peak_rss_mb"]
+    targets = [
+        _target("css stage median, ms (reference app)", ref_css, 10.0),
+        _target("css stage median, ms (10-file shadcn/Tailwind app)",
+                fid["stages_ms"].get("css", 0.0), 30.0),
+        _target("worker's own work p50 (total - upload) vs bare esbuild CLI (shadcn app)",
+                own / esb["median_ms"], 0.25,
+                detail=f"{own:.1f} ms / {esb['median_ms']:.1f} ms"),
+        _target("first render after a cold start (empty vendor cache), s",
+                cold["first_render_ready_s"], 30.0,
+                detail=f"worker ready after {cold['worker_ready_s']:.1f} s"),
+        _target("peak RSS of each process, MB (main, pool, esbuild, tailwind)",
+                max(rss.values()), 200.0,
+                detail=", ".join(f"{kind} {mb:.0f}" for kind, mb in rss.items())),
+    ]
+    weight = r.get("page_weight")
+    if weight:
+        targets.append(_target("page JavaScript vs esbuild --bundle --minify (weight app)",
+                               weight["ratio"], 1.25, detail=weight["detail"]))
+    return targets
 
 
 def format_table(r: dict[str, Any]) -> str:
@@ -106,6 +133,7 @@ def format_table(r: dict[str, Any]) -> str:
         f"{'total':>8}{'e2e p50':>9}"
     lines += [head, "-" * len(head)]
     rows = [(name, wk) for name, wk in r["worker"].items()]
+    rows += [(name, wk) for name, wk in r["worker_fidelity"].items()]
     rows += [(f"{name} novendor", wk) for name, wk in r["worker_no_vendor"].items()]
     for name, wk in rows:
         stages = "".join(f"{wk['stages_ms'].get(s, 0.0):>8.1f}" for s in STAGES)
@@ -148,7 +176,17 @@ def format_table(r: dict[str, Any]) -> str:
                      f" -> at most {cpus * 1000 / cpu['total']:.1f} renders/s on {cpus} CPUs")
     rss = r["peak_rss_mb"]
     lines.append(f"peak RSS (VmHWM): worker main {rss['main']:.0f} MB, pool child "
-                 f"{rss['pool']:.0f} MB, esbuild service {rss['esbuild']:.0f} MB")
+                 f"{rss['pool']:.0f} MB, esbuild service {rss['esbuild']:.0f} MB, "
+                 f"Tailwind service {rss['tailwind']:.0f} MB")
+    fid = r["worker_fidelity"]["shadcn-10"]
+    esb = r["esbuild_cli_fidelity"]["shadcn-10"]["median_ms"]
+    lines.append(f"shadcn-10 (the corpus's todo app, Tailwind + radix + react-hook-form): "
+                 f"bare esbuild CLI {esb:.1f} ms; worker e2e p50 {fid['median_ms']:.1f} ms, "
+                 f"own work (total - upload) p50 {fid['own_work_ms']['median_ms']:.1f} ms, "
+                 f"css {fid['stages_ms'].get('css', 0.0):.1f} ms")
+    cold = r["cold_start"]
+    lines.append(f"cold start (empty vendor cache): worker ready {cold['worker_ready_s']:.1f} s, "
+                 f"first render ready {cold['first_render_ready_s']:.1f} s after its start")
     lines += ["", "targets (same run):"]
     for t in r["targets"]:
         verdict = "PASS" if t["pass"] else "FAIL"

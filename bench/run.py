@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import baselines, e2e
-from bench.gen_apps import BENCH, GENERATED_DIR, BenchApp, all_apps
+from bench.gen_apps import BENCH, GENERATED_DIR, BenchApp, all_apps, shadcn
 from bench.machine import CpuMeter, environment
 from bench.report import STAGES, check_targets, draw, format_table, percentile, summarize
 from bench.services import (
@@ -102,9 +102,9 @@ def _run(counts: Counts) -> dict[str, Any]:
         work = Path(tmp)
         _one_shot_builds(apps, counts, work, results)
         _worker_phases(apps, counts, work, results)
-    results["peak_rss_mb"] = {kind: max(kb for phase in results["rss_kb_by_phase"].values()
-                                        for kb in phase[kind]) / 1024
-                              for kind in ("main", "pool", "esbuild")}
+    results["peak_rss_mb"] = {kind: max((kb for phase in results["rss_kb_by_phase"].values()
+                                         for kb in phase.get(kind, ())), default=0) / 1024
+                              for kind in ("main", "pool", "esbuild", "tailwind")}
     results["environment"]["load_average_after"] = os.getloadavg()[0]
     results["environment"]["others_cpu_pct"] = meter.others_pct()
     results["targets"] = check_targets(results)
@@ -123,6 +123,12 @@ def _one_shot_builds(apps: list[BenchApp], counts: Counts, work: Path,
             timed = baselines.esbuild_cli(entry, counts.esbuild_runs, react_external=external)
             results[key][app.name] = {**summarize(timed.samples_ms),
                                       "output_bytes": timed.output_bytes}
+    app = shadcn()
+    _say(f"bare esbuild CLI: {app.name}, {counts.esbuild_runs} runs")
+    entry = baselines.write_esbuild_project(app, work / "esbuild" / app.name)
+    timed = baselines.esbuild_cli(entry, counts.esbuild_runs)
+    results["esbuild_cli_fidelity"] = {app.name: {**summarize(timed.samples_ms),
+                                                  "output_bytes": timed.output_bytes}}
     results["service_vs_process"] = {}
     for app in apps:
         if app.name not in ("reference", "modules-1000"):
@@ -161,6 +167,15 @@ def _worker_phases(apps: list[BenchApp], counts: Counts, work: Path,
                 _say(f"worker e2e: {app.name}, {warmup} warm-up + {renders} renders")
                 results["worker"][app.name] = _latency_summary(
                     e2e.latency(client, app, renders, warmup))
+            app = shadcn()
+            _say(f"worker e2e: {app.name}, {counts.warmup} warm-up + "
+                 f"{counts.renders_generated} renders")
+            samples = e2e.latency(client, app, counts.renders_generated, counts.warmup)
+            results["worker_fidelity"] = {app.name: {
+                **_latency_summary(samples),
+                "own_work_ms": summarize([s.timings_ms.get("total", 0.0)
+                                          - s.timings_ms.get("upload", 0.0) for s in samples]),
+            }}
             rss["latency"] = first.peak_rss_kb()
 
             reference = apps[0]
@@ -182,8 +197,28 @@ def _worker_phases(apps: list[BenchApp], counts: Counts, work: Path,
             results["worker_no_vendor"] = {"reference": _latency_summary(
                 e2e.latency(client, reference, counts.renders, counts.warmup))}
             rss["no_vendor"] = novendor.peak_rss_kb()
+            novendor.stop()
+            results["cold_start"] = _cold_start(client, stack, reference, work)
         finally:
             client.close()
+
+
+def _cold_start(client: StageClient, stack: _Stack, app: BenchApp, work: Path
+                ) -> dict[str, Any]:
+    """A worker with an empty vendor cache: its start (vendor chunks for the whole
+    allowlist are built before it takes work) and its first render, as a gateway sees them."""
+    _say("cold start: a worker with an empty vendor cache, then its first render")
+    session = e2e.prepare(client, app, 1)[0]
+    started = time.perf_counter()
+    worker = stack.start_worker(STAGE_VENDOR_CACHE_DIR=str(work / "vendor-cache-cold"))
+    ready_s = time.perf_counter() - started
+    version = client.sessions.render(session).version
+    record = client.sessions.wait_for_render(session, version, e2e.RENDER_TIMEOUT_S)
+    total_s = time.perf_counter() - started
+    worker.stop()
+    if record.status != "ready":
+        raise BenchError(f"cold start: the first render ended {record.status}: {record.error}")
+    return {"worker_ready_s": round(ready_s, 2), "first_render_ready_s": round(total_s, 2)}
 
 
 def _s3_floor(settings: Settings, rounds: int) -> dict[str, Any]:
@@ -248,7 +283,8 @@ class _Stack:
 
     def cpu_s(self, workers: list[BenchWorker]) -> dict[str, float]:
         """CPU seconds so far of everything a render runs through, by role."""
-        totals: dict[str, float] = {"worker main": 0.0, "pool child": 0.0, "esbuild": 0.0}
+        totals: dict[str, float] = {"worker main": 0.0, "pool child": 0.0, "esbuild": 0.0,
+                                    "tailwind": 0.0}
         for worker in workers:
             for role, seconds in worker.cpu_s().items():
                 totals[role] += seconds

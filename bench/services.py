@@ -143,28 +143,37 @@ class BenchWorker(WorkerProcess):
         except (TimeoutError, RuntimeError) as exc:  # RuntimeError: the worker exited
             raise BenchError(str(exc)) from exc
 
-    def family(self) -> tuple[list[int], list[int]]:
-        """(pool children, esbuild services) of this worker, by pid."""
+    def family(self) -> tuple[list[int], dict[str, list[int]]]:
+        """(pool children, helper processes by kind) of this worker, by pid.
+
+        The helpers are the long-lived processes a pool child keeps: the esbuild service
+        and the Tailwind service (a ``node`` process).
+        """
         tree = _process_tree()
         pool = [pid for pid, (ppid, comm) in tree.items()
-                if ppid == self.proc.pid and comm != "esbuild"]
-        esbuild = [pid for pid, (ppid, comm) in tree.items()
-                   if comm == "esbuild" and ppid in (self.proc.pid, *pool)]
-        return pool, esbuild
+                if ppid == self.proc.pid and comm not in _HELPERS.values()]
+        helpers = {kind: [pid for pid, (ppid, comm) in tree.items()
+                          if comm == name and ppid in (self.proc.pid, *pool)]
+                   for kind, name in _HELPERS.items()}
+        return pool, helpers
 
     def peak_rss_kb(self) -> dict[str, list[int]]:
-        """VmHWM of the main process, its pool children and the esbuild services they run."""
-        pool, esbuild = self.family()
+        """VmHWM of the main process, its pool children and the helpers they run."""
+        pool, helpers = self.family()
         return {"main": [peak_rss_kb(self.proc.pid)],
                 "pool": [peak_rss_kb(pid) for pid in pool],
-                "esbuild": [peak_rss_kb(pid) for pid in esbuild]}
+                **{kind: [peak_rss_kb(pid) for pid in pids] for kind, pids in helpers.items()}}
 
     def cpu_s(self) -> dict[str, float]:
-        """CPU seconds so far of the main process, its pool children and their esbuilds."""
-        pool, esbuild = self.family()
+        """CPU seconds so far of the main process, its pool children and their helpers."""
+        pool, helpers = self.family()
         return {"worker main": cpu_s(self.proc.pid),
                 "pool child": sum(cpu_s(pid) for pid in pool),
-                "esbuild": sum(cpu_s(pid) for pid in esbuild)}
+                **{kind: sum(cpu_s(pid) for pid in pids) for kind, pids in helpers.items()}}
+
+
+#: Helper processes of a pool child, by the name the bench reports and their command name.
+_HELPERS = {"esbuild": "esbuild", "tailwind": "node"}
 
 
 def peak_rss_kb(pid: int) -> int:
