@@ -72,7 +72,7 @@ def shadcn() -> BenchApp:
 
     files = {f["path"]: f["content"] for f in load_app("todo")}
     # The start literal the bench rewrites; unused, so the page is the corpus app's own.
-    files["/app/App.tsx"] += f"\n// make bench rewrites this literal before every render.\n{MARKER}\n"
+    files["/app/App.tsx"] += f"\n// make bench rewrites this literal.\n{MARKER}\n"
     modules = sum(1 for path in files if path.endswith(".tsx"))
     return BenchApp("shadcn-10", modules, files)
 
