@@ -5,8 +5,9 @@ autoescape, the runtime config through jinja2's HTML-safe JSON, which writes ``<
 ``>``, ``&`` and ``'`` as ``\\u`` escapes so no value can close the ``<script>`` it sits in.
 
 Both pages carry a Content-Security-Policy: scripts and styles only from the version's
-own origin, and the one inline block (the config script, or the error page's style)
-allowed by its sha256 hash.
+own origin, and the one inline script (the config) allowed by its sha256 hash. The page
+also allows inline styles, which the allowed packages inject; the error page allows only
+its own style, by hash.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __all__ = ["render_index", "render_error", "csp_hash", "content_security_policy"
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 #: Part of every render's input hash: bump it when the shell's output changes.
-SHELL_VERSION = "4"  # 4: the overlay moved beside the vendor chunks
+SHELL_VERSION = "5"  # 5: style-src allows the <style> elements libraries inject
 #: Shown when a session has no name; a page without a title reads as broken in a tab.
 DEFAULT_TITLE = "Stage preview"
 
@@ -39,6 +40,11 @@ DEFAULT_TITLE = "Stage preview"
 _CSP_REST = ("img-src 'self' data: blob: https:; font-src 'self' data:; "
              "connect-src 'self' https:; media-src 'self' data: blob: https:; "
              "object-src 'none'; base-uri 'none'; form-action 'self'")
+
+
+# Allowed packages inject <style> elements at runtime (sonner's toasts, vaul's drawer, the
+# scroll lock of every radix dialog); scripts stay strict, and no style comes from elsewhere.
+_PAGE_STYLE_SRC = "'self' 'unsafe-inline'"
 
 
 def content_security_policy(script_src: str, style_src: str) -> str:
@@ -81,7 +87,7 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
         scripts=[*([root_url + bundle.overlay] if bundle.overlay else []),
                  *(root_url + path for path in bundle.vendor_scripts), *bundle.scripts],
         config_script=Markup(config_script),
-        csp=content_security_policy(f"'self' {csp_hash(config_script)}", "'self'"),
+        csp=content_security_policy(f"'self' {csp_hash(config_script)}", _PAGE_STYLE_SRC),
         favicon=bundle.favicon,
         shell_version=SHELL_VERSION,
     )

@@ -44,7 +44,7 @@ __all__ = ["ALIASED_PACKAGES", "VendorChunk", "VendorSet", "load_or_build_vendor
 log = logging.getLogger(__name__)
 
 #: Bump when chunk contents or the registry protocol change: it is part of the key.
-VENDOR_FORMAT = "2"
+VENDOR_FORMAT = "3"
 REGISTRY = "__STAGE_VENDOR__"
 VENDOR_NAMESPACE = "stage-vendor"
 #: Subpath entry points registered beside a package's root. Other subpaths (date-fns/format,
@@ -267,10 +267,14 @@ def _build_chunks(service: EsbuildService, runtime: Runtime, names: list[str],
 
 def _registration(specifiers: list[str]) -> str:
     lines = [f"const r = globalThis.{REGISTRY} || (globalThis.{REGISTRY} = {{}});",
-             # esbuild gives a consumer's default import the whole object unless it is
-             # marked as an ES module namespace.
-             "const esm = (m) => Object.defineProperty(Object.assign({}, m), "
-             "'__esModule', { value: true });"]
+             # A consumer's default import must get the default export: esbuild gives it
+             # the whole object unless it is marked as an ES module namespace, and a
+             # node-mode consumer (.mjs, "type": "module") always does, so a callable
+             # default (clsx, Babel's helpers) is itself the registered object.
+             "const esm = (m) => { const v = typeof m.default === 'function' ? m.default : {};"
+             " for (const k of Object.keys(m)) if (!Object.prototype.hasOwnProperty.call(v, k))"
+             " v[k] = m[k]; if (!v.__esModule) Object.defineProperty(v, '__esModule',"
+             " { value: true }); return v; };"]
     for index, specifier in enumerate(specifiers):
         lines.append(f"import * as m{index} from {json.dumps(specifier)};")
         lines.append(f"r[{json.dumps(specifier)}] = esm(m{index});")
