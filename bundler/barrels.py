@@ -56,7 +56,7 @@ class Barrel:
 
     def module_source(self, names: Iterable[str]) -> str:
         """The generated module that re-exports ``names`` from where they are defined."""
-        lines = []
+        lines = ["export {};"]  # an ES module even when empty: a missing name is an error
         for name in sorted(names):
             origin = self.exports[name]
             module = json.dumps(origin.module)
@@ -97,9 +97,10 @@ class Barrels:
                 continue
             if package not in self._read:
                 self._read[package] = read_barrel(self.node_modules, package)
-            barrel = self._read[package]
-            if names <= barrel.exports.keys():
-                modules[package] = barrel.module_source(names)
+            # A name the barrel does not export is a type (erased when unused as a value)
+            # or a mistake, which esbuild then reports at the import.
+            known = names & self._read[package].exports.keys()
+            modules[package] = self._read[package].module_source(known)
         return modules
 
 
@@ -124,7 +125,9 @@ def used_names(sources: Iterable[str], package: str) -> set[str] | None:
         if len(clauses) != len(re.findall(quoted, code)):
             return None
         for clause in clauses:
-            clause = re.sub(r"^type\s+", "", clause.strip())
+            clause = clause.strip()
+            if re.match(r"type\s*\{", clause):
+                continue  # erased by esbuild
             if not (clause.startswith("{") and clause.endswith("}")):
                 return None
             for item in clause[1:-1].split(","):
