@@ -18,9 +18,11 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.runtime import package_name
+from bundler.barrels import BARREL_PACKAGES
+from bundler.runtime import Runtime, package_name
 
-__all__ = ["Group", "dependency_graph", "group_packages", "locked_versions", "package_of_path"]
+__all__ = ["Group", "allowlist", "allowlist_markdown", "dependency_graph", "group_packages",
+           "locked_versions", "package_of_path"]
 
 # Dependency fields that can put code in the browser bundle.
 _DEPENDENCY_FIELDS = ("dependencies", "peerDependencies", "optionalDependencies")
@@ -96,3 +98,34 @@ def package_of_path(path: str, node_modules: Path) -> str | None:
     if not path.startswith(prefix):
         return None
     return package_name(path[len(prefix):])
+
+
+def allowlist(runtime: Runtime) -> list[tuple[str, str]]:
+    """The packages session code may import, with the version the lock pins."""
+    versions = locked_versions(runtime.root)
+    return [(name, versions[name]) for name in runtime.allowed_packages]
+
+
+def allowlist_markdown(runtime: Runtime) -> str:
+    """docs/packages.md: the allowlist as an agent writing session code should read it."""
+    lines = [
+        "# Packages a page may import",
+        "",
+        "Generated from `bundler/runtime/package-lock.json` by `stage-render packages --markdown`;",
+        "a test checks that this file agrees with the lock. Browser code may import these",
+        "packages (and their subpaths) and nothing else from npm; any other package, a Node",
+        "built-in or a URL fails the build with a message naming the allowed packages, and a",
+        "near miss (`moment`, `@radix-ui/react-icons`, `axios`, a typo) says what to use instead.",
+        "",
+        "Pages stay small when they import by name: `import { Camera } from \"lucide-react\"`,",
+        "`import { format } from \"date-fns\"`, `import { LineChart } from \"recharts\"` and",
+        "`import { Dialog } from \"radix-ui\"` bring only what they name. A namespace or",
+        "default import of " + ", ".join(f"`{p}`" for p in BARREL_PACKAGES) + " loads the",
+        "whole package. React is shared: every package uses the one `react`.",
+        "",
+        "| package | version |",
+        "|---|---|",
+        *(f"| `{name}` | {version} |" for name, version in allowlist(runtime)),
+        "",
+    ]
+    return "\n".join(lines)
