@@ -27,7 +27,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,11 @@ class VendorChunk:
 class VendorSet:
     key: str
     chunks: Mapping[str, VendorChunk]  # by name
+    _owners: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        owners = {s: c.name for c in self.chunks.values() for s in c.specifiers}
+        object.__setattr__(self, "_owners", owners)
 
     @property
     def folder(self) -> str:
@@ -96,14 +101,6 @@ class VendorSet:
     def chunk_of(self, specifier: str) -> str | None:
         """The chunk that registers ``specifier``, or None if it is not vendored."""
         return self._owners.get(specifier)
-
-    @property
-    def _owners(self) -> dict[str, str]:
-        owners = self.__dict__.get("_owner_cache")
-        if owners is None:
-            owners = {s: c.name for c in self.chunks.values() for s in c.specifiers}
-            object.__setattr__(self, "_owner_cache", owners)
-        return owners
 
     @property
     def aliased_specifiers(self) -> list[str]:
@@ -130,14 +127,23 @@ class VendorSet:
         return [self.folder + self.chunks[name].file for name in self.load_order(chunks)]
 
     def load_order(self, chunks: Iterable[str]) -> list[str]:
-        """``chunks`` and every chunk they need, each after the ones it needs."""
+        """``chunks`` and every chunk they need, each after the ones it needs.
+
+        Raises ValueError when chunks need each other in a cycle (no order loads them).
+        """
         ordered: list[str] = []
+        visiting: list[str] = []
 
         def visit(name: str) -> None:
             if name in ordered:
                 return
+            if name in visiting:
+                cycle = [*visiting[visiting.index(name):], name]
+                raise ValueError(f"vendor chunks need each other: {' → '.join(cycle)}")
+            visiting.append(name)
             for dep in self.chunks[name].deps:
                 visit(dep)
+            visiting.pop()
             ordered.append(name)
 
         for name in sorted(chunks):
@@ -210,7 +216,10 @@ def _build(service: EsbuildService, runtime: Runtime, key: str, timeout_s: float
                                    groups[name].packages, tuple(sorted(registered[name])),
                                    tuple(sorted(deps[name])), content)
     vendor = VendorSet(key, chunks)
-    vendor.load_order(chunks)  # a cycle between chunks would recurse forever: fail here
+    try:
+        vendor.load_order(chunks)
+    except ValueError as exc:  # the runtime's packages cannot load: not the session's fault
+        raise BundlerCrashed(service.command, None, str(exc)) from exc
     return vendor
 
 

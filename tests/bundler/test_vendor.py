@@ -10,7 +10,7 @@ import pytest
 from conftest import session
 
 from bundler import BuildFailed, Bundler, Runtime
-from bundler.vendor import REGISTRY, VendorSet, vendor_key
+from bundler.vendor import REGISTRY, VendorChunk, VendorSet, vendor_key
 
 APP = {
     "/app/App.tsx": (
@@ -165,3 +165,15 @@ def test_react_subpaths_outside_the_chunks_are_refused_with_the_ones_there_are(v
     assert f"one {package} from the vendor chunks" in error.message
     assert ("react-dom/client" if package == "react-dom" else "react/jsx-runtime") \
         in error.message
+
+
+def test_chunks_that_need_each_other_have_no_load_order():
+    def chunk(name: str, deps: tuple[str, ...]) -> VendorChunk:
+        return VendorChunk(name, f"{name}-0.js", (name,), (name,), deps, b"")
+
+    vendor = VendorSet("k", {"a": chunk("a", ("b",)), "b": chunk("b", ("c",)),
+                             "c": chunk("c", ("a",)), "d": chunk("d", ())})
+    assert vendor.load_order(["d"]) == ["d"]
+    with pytest.raises(ValueError) as cycle:
+        vendor.load_order(["a"])
+    assert str(cycle.value) == "vendor chunks need each other: a → b → c → a"
