@@ -44,7 +44,7 @@ __all__ = ["ALIASED_PACKAGES", "VendorChunk", "VendorSet", "load_or_build_vendor
 log = logging.getLogger(__name__)
 
 #: Bump when chunk contents or the registry protocol change: it is part of the key.
-VENDOR_FORMAT = "3"
+VENDOR_FORMAT = "4"
 REGISTRY = "__STAGE_VENDOR__"
 VENDOR_NAMESPACE = "stage-vendor"
 #: Subpath entry points registered beside a package's root. Other subpaths (date-fns/format,
@@ -66,6 +66,10 @@ _PACKAGE_BARRELS = ("radix-ui",)
 #: Rounds of building every chunk: each round registers the specifiers the previous one
 #: found other chunks importing (``use-sync-external-store/shim/with-selector``).
 _MAX_ROUNDS = 4
+#: Chunks smaller than this that hold no allowed package (radix's one-hook packages, 1-4 kB
+#: each) are joined, one chunk per npm scope: a page with a radix dialog would otherwise
+#: load some thirty scripts. Joined, a page may load a few kB it does not use.
+_SMALL_CHUNK_BYTES = 4_096
 
 
 def shim_source(specifier: str) -> str:
@@ -75,7 +79,7 @@ def shim_source(specifier: str) -> str:
 
 @dataclass(frozen=True)
 class VendorChunk:
-    name: str  # its first allowed package, else its first package
+    name: str  # its first allowed package, else its first package, else "<scope>/shared"
     file: str  # "<name>-<hash>.js"
     packages: tuple[str, ...]  # whose code it holds
     specifiers: tuple[str, ...]  # what it registers
@@ -215,12 +219,51 @@ def _build(service: EsbuildService, runtime: Runtime, key: str, timeout_s: float
         chunks[name] = VendorChunk(name, f"{name.replace('/', '__')}-{digest}.js",
                                    groups[name].packages, tuple(sorted(registered[name])),
                                    tuple(sorted(deps[name])), content)
-    vendor = VendorSet(key, chunks)
     try:
-        vendor.load_order(chunks)
+        VendorSet(key, chunks).load_order(chunks)
     except ValueError as exc:  # the runtime's packages cannot load: not the session's fault
         raise BundlerCrashed(service.command, None, str(exc)) from exc
-    return vendor
+    return VendorSet(key, _join_small(chunks, {g.name for g in groups.values() if g.roots}))
+
+
+def _join_small(chunks: dict[str, VendorChunk], holding_roots: set[str]
+                ) -> dict[str, VendorChunk]:
+    """``chunks`` with the small ones of each npm scope joined into one (see
+    :data:`_SMALL_CHUNK_BYTES`), unless joining would make chunks need each other."""
+    scopes: dict[str, list[str]] = {}
+    for name, chunk in chunks.items():
+        if (name.startswith("@") and name not in holding_roots
+                and len(chunk.content) < _SMALL_CHUNK_BYTES):
+            scopes.setdefault(name.split("/")[0], []).append(name)
+    for scope, members in scopes.items():
+        if len(members) < 2:
+            continue
+        order = [n for n in VendorSet("", chunks).load_order(members) if n in members]
+        content = b";\n".join(chunks[n].content for n in order)  # classic scripts, in order
+        name = f"{scope}/shared"
+        joined = VendorChunk(
+            name, f"{name.replace('/', '__')}-{hashlib.sha256(content).hexdigest()[:10]}.js",
+            tuple(sorted(p for n in members for p in chunks[n].packages)),
+            tuple(sorted(s for n in members for s in chunks[n].specifiers)),
+            tuple(sorted({d for n in members for d in chunks[n].deps} - set(members))),
+            content)
+        trial = {n: c for n, c in chunks.items() if n not in members}
+        trial = {n: _renamed_deps(c, set(members), name) for n, c in trial.items()}
+        trial[name] = joined
+        try:
+            VendorSet("", trial).load_order(trial)
+        except ValueError:
+            continue
+        chunks = trial
+    return chunks
+
+
+def _renamed_deps(chunk: VendorChunk, members: set[str], name: str) -> VendorChunk:
+    if not members & set(chunk.deps):
+        return chunk
+    deps = tuple(sorted({name if d in members else d for d in chunk.deps}))
+    return VendorChunk(chunk.name, chunk.file, chunk.packages, chunk.specifiers, deps,
+                       chunk.content)
 
 
 def _build_chunks(service: EsbuildService, runtime: Runtime, names: list[str],

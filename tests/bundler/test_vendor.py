@@ -177,3 +177,15 @@ def test_chunks_that_need_each_other_have_no_load_order():
     with pytest.raises(ValueError) as cycle:
         vendor.load_order(["a"])
     assert str(cycle.value) == "vendor chunks need each other: a → b → c → a"
+
+
+def test_small_radix_internals_travel_in_one_chunk_loaded_after_what_it_needs(vendored):
+    vendor = vendored.load_vendor()
+    shared = vendor.chunks["@radix-ui/shared"]
+    assert {"@radix-ui/react-primitive", "@radix-ui/react-context",
+            "@radix-ui/react-use-layout-effect"} <= set(shared.packages)
+    assert all(p.startswith("@radix-ui/") for p in shared.packages)
+    assert vendor.chunk_of("@radix-ui/react-context") == "@radix-ui/shared"
+    order = vendor.load_order([vendor.chunk_of("@radix-ui/react-dialog")])
+    assert order.index("react") < order.index("@radix-ui/shared") < order.index(
+        "@radix-ui/react-dialog")
