@@ -120,9 +120,11 @@ def used_names(sources: Iterable[str], package: str) -> set[str] | None:
     for source in sources:
         if package not in source:
             continue
-        code = _COMMENT.sub(" ", source)
-        clauses = [m.group("clause") for m in statement.finditer(code)]
-        if len(clauses) != len(re.findall(quoted, code)):
+        # Statements are read without comments, but every mention in the text as pushed
+        # must be one of them: a string holding "//" must not hide an import from the scan
+        # (a commented-out import only costs the page the whole package).
+        clauses = [m.group("clause") for m in statement.finditer(_COMMENT.sub(" ", source))]
+        if len(clauses) != len(re.findall(quoted, source)):
             return None
         for clause in clauses:
             clause = clause.strip()

@@ -85,6 +85,8 @@ def test_barrel_export_maps_name_every_export_esbuild_sees(vendored, package, tm
     (['import Icons from "lucide-react";'], None),
     (['import "lucide-react";'], None),
     (['const icons = import("lucide-react");'], None),
+    (['const u = "https://x"; import { Bell } from "lucide-react";'], None),
+    (['// import { Bell } from "lucide-react";\nimport { Camera } from "lucide-react";'], None),
 ])
 def test_only_plain_named_imports_are_resolved_name_by_name(sources, names):
     assert used_names(sources, "lucide-react") == names
