@@ -135,11 +135,11 @@ def service_vs_process(app: BenchApp, root: Path, vendor_cache: Path, runs: int
     Each sample changes App.tsx first, as a render would.
     """
     from bundler import Bundler, SourceFile
-    from bundler.build import _BROWSER_FLAGS
+    from bundler.requests import PAGE_FLAGS
 
     bundler = Bundler(vendor_cache=vendor_cache, work_dir=root)
     try:
-        vendor = bundler.vendor
+        vendor = bundler.load_vendor()
         assert vendor is not None
         shims = vendor.write_shims(root / "cli-shims")
         project = root / "cli"
@@ -147,7 +147,7 @@ def service_vs_process(app: BenchApp, root: Path, vendor_cache: Path, runs: int
         entry = project / "entry.jsx"
         entry.write_text(mount_source("./app/App"), "utf-8")
         flags = [f"--metafile={project / 'meta.json'}" if f == "--metafile" else f
-                 for f in _BROWSER_FLAGS]
+                 for f in PAGE_FLAGS]
         command = [str(bundler.runtime.binary), entry.name, *flags,
                    f"--outdir={project / 'out'}",
                    *(f"--alias:{spec}={path}" for spec, path in shims.items())]
@@ -155,7 +155,7 @@ def service_vs_process(app: BenchApp, root: Path, vendor_cache: Path, runs: int
         aliases = [f"--alias:{spec}={path}" for spec, path in shims.items()]
         raw_request = {
             "command": "build", "key": 0, "entries": [["", str(entry)]],
-            "flags": [*_BROWSER_FLAGS, *aliases, f"--outdir={project / 'out'}"],
+            "flags": [*PAGE_FLAGS, *aliases, f"--outdir={project / 'out'}"],
             "write": False, "stdinContents": None, "stdinResolveDir": None,
             "absWorkingDir": str(project), "nodePaths": [str(bundler.runtime.node_modules)],
             "context": False, "plugins": [],

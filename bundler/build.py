@@ -18,6 +18,7 @@ from bundler.artifacts import (
     SourceFile,
     content_type_for,
 )
+from bundler.barrels import Barrels
 from bundler.css import TailwindCss
 from bundler.diagnostics import (
     PathMap,
@@ -29,7 +30,7 @@ from bundler.diagnostics import (
 from bundler.entry import GENERATED_ENTRY_NAME, Entry, find_entry
 from bundler.errors import BuildFailed
 from bundler.esbuild import EsbuildService
-from bundler.imports import RESOLVE_EXTENSIONS, ImportRules, Target
+from bundler.imports import ImportRules, Target
 from bundler.index_html import read_index_html
 from bundler.outputs import (
     FAVICONS,
@@ -39,12 +40,13 @@ from bundler.outputs import (
     server_artifacts,
 )
 from bundler.package_json import PACKAGE_JSON, package_json_warnings
+from bundler.requests import PAGE_FLAGS, SERVER_FLAGS, build_request
 from bundler.runtime import Runtime
 from bundler.shell import TEMPLATES_DIR
-from bundler.syntax import SCRIPT_LOADERS, merge, parse_errors
+from bundler.syntax import merge, parse_errors
 from bundler.tailwind import TailwindService
 from bundler.tsconfig import read_aliases
-from bundler.vendor import VENDOR_NAMESPACE, VendorSet, load_or_build_vendor
+from bundler.vendor import VendorSet, load_or_build_vendor
 from bundler.workspace import Workspace
 
 __all__ = ["Bundler", "DEFAULT_BUILD_TIMEOUT_S", "api_routes"]
@@ -56,46 +58,6 @@ DEFAULT_BUILD_TIMEOUT_S = 20.0
 _OUT_DIR = "out"
 _API_DIR = "/api/"
 _ROUTE_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs")
-_LOADERS = {
-    **SCRIPT_LOADERS,
-    **{ext: "file" for ext in (".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
-                               ".ico", ".woff", ".woff2", ".ttf", ".otf")},
-    ".txt": "text",
-    ".md": "text",
-}
-_COMMON_FLAGS = [
-    "--bundle",
-    "--charset=utf8",
-    "--metafile",
-    "--log-level=silent",  # messages come back in the response, nothing goes to stderr
-    "--log-limit=0",  # every error, not the first ten
-    f"--resolve-extensions={','.join(RESOLVE_EXTENSIONS)}",
-    *[f"--loader:{ext}={loader}" for ext, loader in _LOADERS.items()],
-]
-_BROWSER_FLAGS = [
-    *_COMMON_FLAGS,
-    "--minify",
-    "--sourcemap=linked",
-    "--format=iife",  # a classic script also runs from file:// (the local store's URL)
-    "--platform=browser",
-    "--target=es2020",
-    "--jsx=automatic",
-    "--define:process.env.NODE_ENV=\"production\"",
-    # The page's script and stylesheet sit next to index.html: URLs the script builds for
-    # imported files ("./assets/logo-X.png") resolve against the document, so both agree.
-    "--entry-names=app-[hash]",
-    "--chunk-names=assets/chunk-[hash]",
-    "--asset-names=assets/[name]-[hash]",
-]
-_SERVER_FLAGS = [
-    *_COMMON_FLAGS,
-    "--format=esm",
-    "--platform=node",
-    "--target=node20",
-    "--jsx=automatic",
-    "--entry-names=[dir]/[name]",
-    "--asset-names=assets/[name]-[hash]",
-]
 
 
 def api_routes(paths: Sequence[str]) -> list[Route]:
@@ -146,22 +108,24 @@ class Bundler:
         self.tailwind = TailwindService(node_binary)
         self._css = TailwindCss(self.tailwind, timeout_s)
         self._vendor: VendorSet | None = None
+        self._barrels = Barrels(self.runtime.node_modules, self.runtime.allowed_packages)
         self._workspace: Workspace | None = None
         self._shims: dict[str, Path] = {}  # vendored specifier → its shim, in the workspace
         self._lock = threading.Lock()  # one build at a time: they share the workspace
 
-    @property
-    def vendor(self) -> VendorSet | None:
-        """The vendor chunks, built or read from the cache on first use; None when off."""
+    def load_vendor(self) -> VendorSet | None:
+        """The vendor chunks, read from the cache or built into it (tens of seconds, in an
+        esbuild service of their own that stops afterwards); None when off."""
         if self.vendor_cache is not None and self._vendor is None:
-            self._vendor = load_or_build_vendor(self.service, self.runtime, self.vendor_cache,
-                                                self.timeout_s * 6)
+            with EsbuildService(self.runtime.binary, self.runtime.esbuild_version) as service:
+                self._vendor = load_or_build_vendor(service, self.runtime, self.vendor_cache,
+                                                    self.timeout_s * 6)
         return self._vendor
 
     @property
     def config_key(self) -> str:
         """What besides the files decides the output: part of every render's input hash."""
-        vendor = self.vendor
+        vendor = self.load_vendor()
         return (f"{self.runtime.lock_hash}:vendor={vendor.key if vendor else 'off'}"
                 f":tailwind={self.runtime.tailwind_version}+{self._css.digest}")
 
@@ -192,7 +156,7 @@ class Bundler:
             self._workspace.sync([SourceFile(f.path, css.compiled[f.path])
                                   if f.path in css.compiled else f
                                   for f in files if f.path != PACKAGE_JSON])
-            vendor = self.vendor
+            vendor = self.load_vendor()
             if vendor is not None and not self._shims:
                 self._shims = vendor.write_shims(self._shim_folder)
             root = self._workspace.tree
@@ -262,39 +226,28 @@ class Bundler:
         rules = ImportRules(root, self.runtime.node_modules, sources,
                             self.runtime.allowed_packages, target=target, analyze=analyze,
                             aliases=read_aliases(tsconfig.content if tsconfig else None),
-                            vendor=self.vendor)
-        request: dict[str, Any] = {
-            "command": "build",
-            "key": 0,
-            "entries": [],
-            "flags": [],
-            "write": False,
-            "stdinContents": None,
-            "stdinResolveDir": None,
-            "absWorkingDir": str(root),
-            "nodePaths": [str(self.runtime.node_modules)],
-            "context": False,
-            "plugins": [{
-                "name": "stage-imports",
-                "onStart": False,
-                "onEnd": False,
-                "onResolve": [{"id": 0, "filter": rules.filter, "namespace": ""}],
-                "onLoad": [{"id": 1, "filter": ".*", "namespace": VENDOR_NAMESPACE}],
-            }],
-        }
+                            vendor=self._vendor,
+                            barrels=self._barrels.modules_for(
+                                {path: f.content for path, f in sources.items()}))
+        node_modules = self.runtime.node_modules
         if target == "server":
-            request["flags"] = [*_SERVER_FLAGS, f"--outdir={root / _OUT_DIR / 'server'}",
-                                f"--outbase={root}"]
-            request["entries"] = [["", str(root) + r.source] for r in routes]
+            request = build_request(
+                [*SERVER_FLAGS, f"--outdir={root / _OUT_DIR / 'server'}", f"--outbase={root}"],
+                working_dir=root, node_modules=node_modules, plugin=rules.plugin,
+                entries=[("", Path(str(root) + r.source)) for r in routes])
         else:
-            request["flags"] = [*_BROWSER_FLAGS, f"--outdir={root / _OUT_DIR}",
-                                *(f"--alias:{spec}={shim}" for spec, shim in self._shims.items())]
+            flags = [*PAGE_FLAGS, f"--outdir={root / _OUT_DIR}",
+                     *(f"--alias:{spec}={shim}" for spec, shim in self._shims.items())]
             if entry.mount_source is None:
-                request["entries"] = [["", str(root) + entry.path]]
+                request = build_request(flags, working_dir=root, node_modules=node_modules,
+                                        plugin=rules.plugin,
+                                        entries=[("", Path(str(root) + entry.path))])
             else:
-                request["flags"] += [f"--sourcefile={GENERATED_ENTRY_NAME}", "--loader=jsx"]
-                request["stdinContents"] = entry.mount_source.encode("utf-8")
-                request["stdinResolveDir"] = str(root) + posixpath.dirname(entry.path)
+                request = build_request(
+                    [*flags, f"--sourcefile={GENERATED_ENTRY_NAME}", "--loader=jsx"],
+                    working_dir=root, node_modules=node_modules, plugin=rules.plugin,
+                    stdin=entry.mount_source.encode("utf-8"),
+                    stdin_resolve_dir=Path(str(root) + posixpath.dirname(entry.path)))
         response = self.service.build(request, rules.handle, self.timeout_s)
         paths = PathMap(root, self.runtime.node_modules, entry, self._shim_folder)
 
@@ -304,12 +257,12 @@ class Bundler:
 
         metafile = json.loads(response["metafile"]) if response.get("metafile") else {}
         vendored = set(rules.vendored)  # asked about (analysis builds)
-        if self.vendor is not None:  # or reached through --alias
+        if self._vendor is not None:  # or reached through --alias
             for name in metafile.get("inputs", {}):
                 specifier = paths.vendor_specifier(str(root / name))
-                package = self.vendor.package_of(specifier) if specifier else None
-                if package is not None:
-                    vendored.add(package)
+                chunk = self._vendor.chunk_of(specifier) if specifier else None
+                if chunk is not None:
+                    vendored.add(chunk)
         return _Result(convert("error"), convert("warning"), metafile,
                        response.get("outputFiles") or [], rules.parents, vendored)
 

@@ -16,13 +16,16 @@ becomes external, so a second build can return the import graph for the chains.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from bundler.barrels import BARREL_NAMESPACE
 from bundler.entry import GENERATED_ENTRY_NAME
 from bundler.esbuild import message
+from bundler.requests import RESOLVE_EXTENSIONS, Plugin
 from bundler.runtime import package_name
+from bundler.suggestions import suggestion
 from bundler.tsconfig import Aliases
 from bundler.vendor import ALIASED_PACKAGES, VENDOR_NAMESPACE, VendorSet, shim_source
 
@@ -37,8 +40,6 @@ NODE_BUILTINS = frozenset({
 })
 STAGE_MODULES = ("@stage/inference", "@stage/compute", "@stage/utils")
 
-# Tried, in order, for an absolute session import without an extension (esbuild's own order).
-RESOLVE_EXTENSIONS = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs", ".css", ".json")
 _RESOLVE_SUFFIXES = ("", *RESOLVE_EXTENSIONS)
 
 Target = Literal["browser", "server"]
@@ -53,7 +54,10 @@ class ImportRules:
     def __init__(self, root: Path, node_modules: Path, session_paths: Collection[str],
                  allowed_packages: Collection[str], *, target: Target = "browser",
                  aliases: Aliases | None = None, analyze: bool = False,
-                 vendor: VendorSet | None = None) -> None:
+                 vendor: VendorSet | None = None,
+                 barrels: Mapping[str, str] | None = None) -> None:
+        """``barrels``: package → the generated module session imports of it resolve to
+        (see bundler.barrels)."""
         self.root = root
         self.node_modules = node_modules
         self.session_paths = session_paths
@@ -62,7 +66,8 @@ class ImportRules:
         self.aliases = aliases or Aliases()
         self.analyze = analyze
         self.vendor = vendor if target == "browser" else None
-        #: Vendored packages this build's code uses (their chunks go on the page).
+        self.barrels = barrels if target == "browser" and barrels else {}
+        #: Vendor chunks this build's code uses (they go on the page).
         self.vendored: set[str] = set()
         #: In analyze mode: session file → the session file that first imported it. Kept
         #: even when the analysis build fails (a syntax error elsewhere), unlike a metafile.
@@ -89,22 +94,32 @@ class ImportRules:
                 prefixes.append(package + "/")
         return skip_filter(exact, prefixes)
 
+    @property
+    def plugin(self) -> Plugin:
+        return Plugin("stage-imports", self.filter, (VENDOR_NAMESPACE, BARREL_NAMESPACE))
+
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one plugin callback of esbuild's: ``on-resolve`` or ``on-load``."""
-        if request["command"] == "on-load":
-            return {"id": request["ids"][0], "contents": shim_source(request["path"]).encode(),
-                    "loader": "js"}
-        return self.on_resolve(request)
+        if request["command"] != "on-load":
+            return self.on_resolve(request)
+        if request.get("namespace") == BARREL_NAMESPACE:
+            return {"id": request["ids"][0], "loader": "js",
+                    "contents": self.barrels[request["path"]].encode(),
+                    "resolveDir": str(self.node_modules)}
+        return {"id": request["ids"][0], "contents": shim_source(request["path"]).encode(),
+                "loader": "js"}
 
     def on_resolve(self, request: dict[str, Any]) -> dict[str, Any]:
         """esbuild's ``on-resolve`` request in, the plugin response out."""
         specifier: str = request["path"]
         importer: str = request.get("importer", "")
         callback_id = request["ids"][0]
+        if specifier in self.barrels and self._session_path(importer) is not None:
+            return {"id": callback_id, "path": specifier, "namespace": BARREL_NAMESPACE}
         if self.vendor is not None and request.get("kind") != "entry-point":
-            package = self.vendor.package_of(specifier)
-            if package is not None:  # from session code and from bundled package code alike
-                self.vendored.add(package)
+            chunk = self.vendor.chunk_of(specifier)
+            if chunk is not None:  # from session code and from bundled package code alike
+                self.vendored.add(chunk)
                 return {"id": callback_id, "path": specifier, "namespace": VENDOR_NAMESPACE}
             if package_name(specifier) in ALIASED_PACKAGES and not specifier.startswith((".", "/")):
                 # Built in, it would be a second copy of React beside the shared one.
@@ -113,6 +128,8 @@ class ImportRules:
                 return {"id": callback_id, "errors": [message(
                     f'cannot import "{specifier}": pages share one {package_name(specifier)} '
                     f"from the vendor chunks, which provide {offered}")]}
+        if request.get("namespace") == BARREL_NAMESPACE:
+            return {}  # a module a barrel export names: esbuild finds it
         if request.get("kind") == "entry-point" or self._in_node_modules(importer):
             return {}
         resolved: str | None = None
@@ -177,8 +194,9 @@ class ImportRules:
             return (f'cannot import "{specifier}": @stage/* modules exist only inside published '
                     "API backends (files under /api/), not in browser code")
         if package_name(specifier) not in self.allowed:
+            hint = suggestion(package_name(specifier), self.allowed)
             return (f'cannot import "{specifier}": "{package_name(specifier)}" is not an allowed '
-                    f"package; allowed packages: {allowed}")
+                    f"package{f' ({hint})' if hint else ''}; allowed packages: {allowed}")
         return None
 
     def find(self, path: str) -> str | None:

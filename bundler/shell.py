@@ -45,6 +45,11 @@ _CSP_REST = ("img-src 'self' data: blob: https:; font-src 'self' data:; "
              "object-src 'none'; base-uri 'none'; form-action 'self'")
 
 
+# Allowed packages inject <style> elements at runtime (sonner's toasts, vaul's drawer, the
+# scroll lock of every radix dialog); scripts stay strict, and no style comes from elsewhere.
+_PAGE_STYLE_SRC = "'self' 'unsafe-inline'"
+
+
 def content_security_policy(script_src: str, style_src: str) -> str:
     return f"default-src 'self'; script-src {script_src}; style-src {style_src}; {_CSP_REST}"
 

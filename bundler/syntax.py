@@ -22,13 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from bundler.artifacts import Diagnostic, SourceFile
 from bundler.diagnostics import PathMap
 from bundler.esbuild import EsbuildService
+from bundler.requests import SCRIPT_LOADERS
 
-__all__ = ["SCRIPT_LOADERS", "swept", "parse_errors", "merge"]
+__all__ = ["swept", "parse_errors", "merge"]
 
-#: The loader of each script extension, for the build and for parsing alone alike. ``.js``
-#: files may hold JSX: Create React App and Sandpack projects write their components so.
-SCRIPT_LOADERS = {".ts": "ts", ".tsx": "tsx", ".jsx": "jsx", ".js": "jsx", ".mjs": "js",
-                  ".cjs": "js"}
 _SKIPPED_FOLDERS = ("/api/", "/public/")
 
 

@@ -6,6 +6,7 @@
     stage-render reap [--dry-run]
     stage-render health
     stage-render serve [OUT] [--port P]
+    stage-render packages [--json | --markdown]
 
 ``render`` is the embedded default: no Redis, no S3, artifacts in a local folder.
 Exit codes: 0 ready, 1 the render (or with ``--check``, its boot check) failed, 2 usage or
@@ -63,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args.out or Settings.from_env().artifacts_dir, args.port)
         if args.command == "checker":
             return _checker(args)
+        if args.command == "packages":
+            return _packages(args)
         return _worker(args)
     except (ConfigError, InvalidInputError) as exc:
         print(f"stage-render: {exc}", file=sys.stderr)
@@ -107,7 +110,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("out", type=Path, nargs="?", default=None,
                        help="artifact folder (default: STAGE_ARTIFACTS_DIR)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    packages = commands.add_parser("packages", help="list the npm packages pages may import")
+    listing = packages.add_mutually_exclusive_group()
+    listing.add_argument("--json", action="store_true", help="as a JSON object name → version")
+    listing.add_argument("--markdown", action="store_true",
+                         help="as docs/packages.md (for an agent's prompt)")
     return parser
+
+
+def _packages(args: argparse.Namespace) -> int:
+    from bundler import Runtime
+    from bundler.packages import allowlist, allowlist_markdown
+
+    runtime = Runtime()
+    if args.markdown:
+        print(allowlist_markdown(runtime), end="")
+    elif args.json:
+        print(json.dumps(dict(allowlist(runtime)), indent=2))
+    else:
+        for name, version in allowlist(runtime):
+            print(f"{name} {version}")
+    return EXIT_READY
 
 
 def _health() -> int:

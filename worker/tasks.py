@@ -73,7 +73,7 @@ def _build_vendor_chunks(**_: Any) -> None:
     if settings.vendor:
         bundler = bundler_from_settings(settings)
         try:
-            bundler.vendor  # noqa: B018 - builds or reads the cache
+            bundler.load_vendor()
         finally:
             bundler.close()
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import session
 
 from bundler import BuildFailed, Bundler, Runtime
-from bundler.vendor import REGISTRY, VendorSet, vendor_key
+from bundler.vendor import REGISTRY, VendorChunk, VendorSet, vendor_key
 
 APP = {
     "/app/App.tsx": (
@@ -36,12 +36,15 @@ def vendored(cache: Path) -> Iterator[Bundler]:
     built.close()
 
 
-def test_every_allowed_package_has_a_chunk_and_only_react_holds_react(vendored):
-    vendor = vendored.vendor
+def test_every_allowed_package_is_in_exactly_one_chunk_and_only_react_holds_react(vendored):
+    vendor = vendored.load_vendor()
     assert isinstance(vendor, VendorSet)
-    assert sorted(vendor.chunks) == sorted(Runtime().allowed_packages)
+    holders = [p for c in vendor.chunks.values() for p in c.packages]
+    assert len(holders) == len(set(holders))  # no package built twice
+    assert set(Runtime().allowed_packages) <= set(holders)
     react = vendor.chunks["react"]
-    assert react.specifiers[:2] == ("react", "react/jsx-runtime")
+    assert react.specifiers == ("react", "react/compiler-runtime", "react/jsx-dev-runtime",
+                                "react/jsx-runtime")
     assert react.deps == ()
     # React's Component class is defined in exactly one chunk: the one React.
     holders = [p for p, c in vendor.chunks.items()
@@ -50,18 +53,33 @@ def test_every_allowed_package_has_a_chunk_and_only_react_holds_react(vendored):
     assert set(vendor.chunks["recharts"].deps) >= {"react", "react-dom"}
 
 
+def test_radix_internals_shared_by_primitives_are_one_chunk_they_all_load(vendored):
+    vendor = vendored.load_vendor()
+    layer = vendor.chunk_of("@radix-ui/react-dismissable-layer")
+    assert layer is not None
+    for primitive in ("@radix-ui/react-dialog", "@radix-ui/react-popover",
+                      "@radix-ui/react-dropdown-menu"):
+        chunk = vendor.chunk_of(primitive)
+        assert chunk is not None and layer in vendor.load_order([chunk])
+    # Its module text (the stack of open layers) is in that chunk and no other.
+    marker = b"dismissableLayer.pointerDownOutside"
+    assert [c.name for c in vendor.chunks.values() if marker in c.content] == [layer]
+
+
 def test_render_bundles_only_session_code_and_lists_chunks_dependencies_first(vendored):
     bundle = vendored.build(session(APP))
     [script] = [a for a in bundle.artifacts if a.path in bundle.scripts]
-    assert len(script.content) < 20_000  # React alone is ~200 kB
+    # One icon and date-fns's format (with its English locale), not the packages (881 kB
+    # and 78 kB as chunks), nor React (~200 kB).
+    assert len(script.content) < 40_000
     assert REGISTRY.encode() in script.content
     assert b"prototype.setState=function" not in script.content
     names = [Path(p).name.rsplit("-", 1)[0] for p in bundle.vendor_scripts]
-    assert set(names) == {"react", "react-dom", "lucide-react", "date-fns"}
+    assert names == ["react", "react-dom"]
     for package in names:  # every chunk after the chunks it needs
-        for dep in vendored.vendor.chunks[package].deps:
+        for dep in vendored.load_vendor().chunks[package].deps:
             assert names.index(dep) < names.index(package)
-    assert all(p.startswith(f"vendor/{vendored.vendor.key}/") for p in bundle.vendor_scripts)
+    assert all(p.startswith(f"vendor/{vendored.load_vendor().key}/") for p in bundle.vendor_scripts)
     # What the store needs at its root: the overlay (shared by every page) and the chunks.
     assert [a.path for a in bundle.vendor] == [bundle.overlay, *bundle.vendor_scripts]
     assert bundle.overlay is not None and bundle.overlay.startswith("vendor/stage/overlay-")
@@ -78,18 +96,19 @@ def test_subpaths_that_are_not_vendored_are_bundled_and_still_share_react(vendor
 
 
 def test_chunks_come_from_the_cache_and_a_damaged_cache_is_rebuilt(vendored, cache):
-    key = vendored.vendor.key
+    key = vendored.load_vendor().key
     assert key == vendor_key(Runtime())
     index = json.loads((cache / key / "chunks.json").read_text())
-    assert set(index) == set(vendored.vendor.chunks)
+    assert set(index) == set(vendored.load_vendor().chunks)
     again = Bundler(vendor_cache=cache)
     try:
-        assert again.vendor == vendored.vendor
+        assert again.load_vendor() == vendored.load_vendor()
         chunk = cache / key / index["react"]["file"]
         chunk.write_bytes(b"tampered")
         fresh = Bundler(vendor_cache=cache)
         try:
-            assert fresh.vendor.chunks["react"].content == vendored.vendor.chunks["react"].content
+            rebuilt = fresh.load_vendor().chunks["react"].content
+            assert rebuilt == vendored.load_vendor().chunks["react"].content
         finally:
             fresh.close()
     finally:
@@ -146,3 +165,27 @@ def test_react_subpaths_outside_the_chunks_are_refused_with_the_ones_there_are(v
     assert f"one {package} from the vendor chunks" in error.message
     assert ("react-dom/client" if package == "react-dom" else "react/jsx-runtime") \
         in error.message
+
+
+def test_chunks_that_need_each_other_have_no_load_order():
+    def chunk(name: str, deps: tuple[str, ...]) -> VendorChunk:
+        return VendorChunk(name, f"{name}-0.js", (name,), (name,), deps, b"")
+
+    vendor = VendorSet("k", {"a": chunk("a", ("b",)), "b": chunk("b", ("c",)),
+                             "c": chunk("c", ("a",)), "d": chunk("d", ())})
+    assert vendor.load_order(["d"]) == ["d"]
+    with pytest.raises(ValueError) as cycle:
+        vendor.load_order(["a"])
+    assert str(cycle.value) == "vendor chunks need each other: a → b → c → a"
+
+
+def test_small_radix_internals_travel_in_one_chunk_loaded_after_what_it_needs(vendored):
+    vendor = vendored.load_vendor()
+    shared = vendor.chunks["@radix-ui/shared"]
+    assert {"@radix-ui/react-primitive", "@radix-ui/react-context",
+            "@radix-ui/react-use-layout-effect"} <= set(shared.packages)
+    assert all(p.startswith("@radix-ui/") for p in shared.packages)
+    assert vendor.chunk_of("@radix-ui/react-context") == "@radix-ui/shared"
+    order = vendor.load_order([vendor.chunk_of("@radix-ui/react-dialog")])
+    assert order.index("react") < order.index("@radix-ui/shared") < order.index(
+        "@radix-ui/react-dialog")

@@ -258,6 +258,7 @@ def test_shell_escapes_name_and_scopes_and_allows_only_the_config_script(name, s
     [csp] = [a["content"] for t, a in page.tags if a.get("http-equiv") == "Content-Security-Policy"]
     assert f"script-src 'self' {csp_hash(inline)};" in csp
     assert "style-src 'self' 'unsafe-inline';" in csp  # styles may be inline, scripts never
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
 
 
 @pytest.mark.browser
