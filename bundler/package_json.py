@@ -5,7 +5,8 @@ install anything: code may import only the runtime's allowed packages. So the fi
 ``dependencies`` are compared with that list and the difference becomes a warning on the
 render; a file that is not JSON is a warning too. Never an error: the imports themselves
 fail the build, with their own message, if the code really uses such a package.
-``devDependencies`` are build tools (vite, typescript, tailwindcss) and are not read.
+``devDependencies`` are build tools (vite, typescript, tailwindcss) and are not read, nor
+are such tools when a project lists them as dependencies.
 """
 
 from __future__ import annotations
@@ -14,12 +15,20 @@ import json
 from collections.abc import Collection, Mapping
 
 from bundler.artifacts import Diagnostic, SourceFile
-from bundler.runtime import package_name
+from bundler.runtime import BUILD_TOOLS, package_name
 
 __all__ = ["PACKAGE_JSON", "package_json_warnings"]
 
 PACKAGE_JSON = "/package.json"
 _NEVER_INSTALLED = "previews never install packages"
+#: Build tools generated projects often list under ``dependencies``: a render compiles
+#: TypeScript and Tailwind itself, so nothing is missing for them.
+_PROVIDED_TOOLS = ("postcss", "autoprefixer", "typescript", "vite")
+_PROVIDED_SCOPES = ("@tailwindcss/", "@vitejs/", "@types/")
+
+
+def _provided(name: str) -> bool:
+    return name in BUILD_TOOLS or name in _PROVIDED_TOOLS or name.startswith(_PROVIDED_SCOPES)
 
 
 def package_json_warnings(sources: Mapping[str, SourceFile],
@@ -44,7 +53,7 @@ def package_json_warnings(sources: Mapping[str, SourceFile],
         return [_warning(f'"dependencies" in {PACKAGE_JSON} is not an object of package '
                          f"names; it is read only to check them, and {_NEVER_INSTALLED}")]
     missing = sorted(name for name in dependencies
-                     if package_name(name) not in allowed and not name.startswith("@types/"))
+                     if package_name(name) not in allowed and not _provided(name))
     if not missing:
         return []
     return [_warning(f"{PACKAGE_JSON} depends on {', '.join(missing)}, which "

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-__all__ = ["Runtime", "DEFAULT_RUNTIME_DIR", "package_name"]
+__all__ = ["Runtime", "BUILD_TOOLS", "DEFAULT_RUNTIME_DIR", "package_name"]
 
 #: package.json + lock live beside this module so the pin travels with the code.
 DEFAULT_RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 
-# Packages in package.json that sandbox code may not import: build tools, not browser code.
-# The Tailwind toolchain runs in the Tailwind service; stylesheets reach it by @import.
-_NOT_IMPORTABLE = frozenset({
+#: Packages in package.json that sandbox code may not import: build tools, not browser code.
+#: The Tailwind toolchain runs in the Tailwind service; stylesheets reach it by @import.
+BUILD_TOOLS = frozenset({
     "esbuild", "tailwindcss", "@tailwindcss/oxide", "@tailwindcss/typography", "tw-animate-css",
 })
 
@@ -52,7 +52,7 @@ class Runtime:
         """Package names sandbox code may import: package.json's dependencies, sorted."""
         deps = self._manifest.get("dependencies", {})
         assert isinstance(deps, dict)
-        return tuple(sorted(name for name in deps if name not in _NOT_IMPORTABLE))
+        return tuple(sorted(name for name in deps if name not in BUILD_TOOLS))
 
     @cached_property
     def esbuild_version(self) -> str:

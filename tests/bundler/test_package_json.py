@@ -19,11 +19,12 @@ def _package_json(dependencies: dict[str, str], **more: object) -> str:
 def test_dependencies_outside_the_allowlist_are_a_warning_naming_them(build):
     allowed = Runtime().allowed_packages
     bundle = build({"/app/App.tsx": APP, "/package.json": _package_json(
-        {"react": "^19.0.0", "framer-motion": "^11.0.0", "axios": "^1.7.0",
-         "@types/react": "^19.0.0"}, devDependencies={"vite": "^6.0.0"})})
+        {"react": "^19.0.0", "framer-motion": "^11.0.0", "axios": "^1.7.0", "swr": "^2.2.0",
+         "@types/react": "^19.0.0", "tailwindcss": "^4.0.0", "@tailwindcss/vite": "^4.0.0"},
+        devDependencies={"vite": "^6.0.0"})})
     assert bundle.warnings == [Diagnostic(
         "/package.json", 0, 0,
-        "/package.json depends on axios, framer-motion, which are not installed: previews never "
+        "/package.json depends on axios, swr, which are not installed: previews never "
         f"install packages; code may import only {', '.join(allowed)}", "", "warning")]
 
 

@@ -12,15 +12,18 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = ROOT / "bundler" / "runtime"
 
 
-def test_packages_json_lists_every_dependency_but_esbuild_at_its_locked_version():
+def test_packages_json_lists_every_dependency_but_the_build_tools_at_its_locked_version():
     result = stage_render("packages", "--json")
     assert result.returncode == 0, result.stderr
     manifest = json.loads((RUNTIME / "package.json").read_text())
     lock = json.loads((RUNTIME / "package-lock.json").read_text())["packages"]
+    tools = {"esbuild", "tailwindcss", "@tailwindcss/oxide", "@tailwindcss/typography",
+             "tw-animate-css"}
     expected = {name: lock[f"node_modules/{name}"]["version"]
-                for name in manifest["dependencies"] if name != "esbuild"}
+                for name in manifest["dependencies"] if name not in tools}
     assert json.loads(result.stdout) == expected
-    assert manifest["dependencies"] == {**expected, "esbuild": manifest["dependencies"]["esbuild"]}
+    assert manifest["dependencies"] == {
+        **expected, **{name: manifest["dependencies"][name] for name in tools}}
 
 
 def test_plain_listing_is_one_package_and_version_a_line():
