@@ -71,7 +71,10 @@ def test_checker_container_checks_a_rendered_page(namespace, checker_image, star
 
             def checked() -> bool:
                 return client.sessions.status(session.id).to_dict()["render"]["check"] is not None
-            wait_for(checked, 60, "the checker's verdict on the render record")
+            try:
+                wait_for(checked, 60, "the checker's verdict on the render record")
+            except TimeoutError as exc:
+                raise AssertionError(f"{exc}; the checker's log:\n{checker.log[-4000:]}") from exc
             check = client.sessions.status(session.id).to_dict()["render"]["check"]
         assert check["status"] == "passed", check
         assert check["errors"] == [] and not check["blank"], check
