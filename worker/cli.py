@@ -257,7 +257,7 @@ def _worker(args: argparse.Namespace) -> int:
         # to this folder and the main process serves their sum.
         folder = Path(tempfile.mkdtemp(prefix="stage-metrics-"))
         os.environ[_METRICS_DIR_ENV] = str(folder)
-    from worker.app import app, settings  # reads and validates STAGE_* settings
+    from worker.celery_app import app, settings  # reads and validates STAGE_* settings
 
     argv = ["worker", f"--loglevel={args.loglevel}", f"--queues={settings.queue}",
             f"--hostname={args.hostname or f'stage-{os.getpid()}@%h'}"]

@@ -18,7 +18,7 @@ from celery.signals import (
 
 from bundler import BundlerUnavailable
 from worker import logs
-from worker.app import app, settings
+from worker.celery_app import app, settings
 from worker.celery_config import TASK_NAME
 from worker.errors import InfrastructureError
 from worker.inputs import SESSION_ID_PATTERN
