@@ -21,7 +21,7 @@ import kombu.exceptions
 import redis
 from celery import Celery
 
-from worker.apps import App, AppStore, Channels, Publication
+from worker.publishing import App, AppStore, Channels, Publication
 from worker.celery_config import TASK_NAME, create_celery
 from worker.errors import BrokerUnavailableError, RenderTimeoutError
 from worker.inputs import validate_files, validate_name, validate_scopes
