@@ -9,7 +9,7 @@ from bundler.errors import (
     BundlerTimeout,
     BundlerUnavailable,
 )
-from bundler.runtime import Runtime
+from bundler.pins import Runtime
 
 __all__ = [
     "Artifact",

@@ -30,7 +30,7 @@ from bundler.outputs import (
     public_artifacts,
     server_artifacts,
 )
-from bundler.runtime import Runtime
+from bundler.pins import Runtime
 from bundler.shell import TEMPLATES_DIR
 from bundler.tsconfig import read_aliases
 from bundler.vendor import VENDOR_NAMESPACE, VendorSet, load_or_build_vendor

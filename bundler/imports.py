@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from bundler.entry import GENERATED_ENTRY_NAME
 from bundler.esbuild import message
-from bundler.runtime import package_name
+from bundler.pins import package_name
 from bundler.tsconfig import Aliases
 from bundler.vendor import ALIASED_PACKAGES, VENDOR_NAMESPACE, VendorSet, shim_source
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from bundler.errors import BundlerCrashed
 from bundler.esbuild import EsbuildService
-from bundler.runtime import Runtime, package_name
+from bundler.pins import Runtime, package_name
 
 __all__ = ["ALIASED_PACKAGES", "VendorChunk", "VendorSet", "load_or_build_vendor",
            "shim_source", "REGISTRY", "VENDOR_NAMESPACE"]
