@@ -21,11 +21,11 @@ import kombu.exceptions
 import redis
 from celery import Celery
 
-from worker.publishing import App, AppStore, Channels, Publication
 from worker.celery_config import TASK_NAME, create_celery
 from worker.errors import BrokerUnavailableError, RenderTimeoutError
 from worker.inputs import validate_files, validate_name, validate_scopes
 from worker.models import FileContent, RenderError, RenderRecord, Session, SessionStatus, utc_now
+from worker.publishing import App, AppStore, Channels, Publication
 from worker.sessions import SessionStore, connect_redis
 from worker.settings import Settings
 from worker.storage import ArtifactStore, store_from_settings
