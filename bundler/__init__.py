@@ -1,6 +1,14 @@
 """Turns a set of session files into browser artifacts. Pure: files in, artifacts out."""
 
-from bundler.artifacts import Artifact, Bundle, Diagnostic, Route, SourceFile, content_type_for
+from bundler.artifacts import (
+    Artifact,
+    Bundle,
+    Diagnostic,
+    Page,
+    Route,
+    SourceFile,
+    content_type_for,
+)
 from bundler.build import DEFAULT_BUILD_TIMEOUT_S, Bundler
 from bundler.errors import (
     BuildFailed,
@@ -22,6 +30,7 @@ __all__ = [
     "BundlerUnavailable",
     "DEFAULT_BUILD_TIMEOUT_S",
     "Diagnostic",
+    "Page",
     "Route",
     "Runtime",
     "SourceFile",

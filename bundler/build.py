@@ -13,6 +13,7 @@ from bundler.artifacts import (
     Artifact,
     Bundle,
     Diagnostic,
+    Page,
     Route,
     Severity,
     SourceFile,
@@ -199,18 +200,21 @@ class Bundler:
             public_names = {a.path for a in public}
             vendor_scripts = vendor.scripts_for(browser.vendored) if vendor else []
             chunks = {vendor.folder + c.file: c for c in vendor.chunks.values()} if vendor else {}
-            return Bundle(
-                vendor_scripts=vendor_scripts,
-                vendor=[overlay, *(Artifact(path, chunks[path].content, content_type_for(path),
-                                            "vendor") for path in vendor_scripts)],
+            page = Page(
+                entry=entry.path,
                 scripts=scripts,
                 styles=styles,
+                overlay=overlay.path,
+                vendor_scripts=vendor_scripts,
+                favicon=next((name for name in FAVICONS if name in public_names), None),
+                routes=routes,
+            )
+            return Bundle(
+                page=page,
                 artifacts=sorted([*artifacts, *public], key=lambda a: a.path),
                 warnings=warnings,
-                entry=entry.path,
-                routes=routes,
-                overlay=overlay.path,
-                favicon=next((name for name in FAVICONS if name in public_names), None),
+                vendor=[overlay, *(Artifact(path, chunks[path].content, content_type_for(path),
+                                            "vendor") for path in vendor_scripts)],
             )
 
     @property

@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bundler import BundlerUnavailable
-from worker.errors import ConfigError, InvalidInputError, StorageError
+from worker.errors import ConfigError, InfrastructureError, InvalidInputError
 from worker.inputs import (
     file_payload,
     validate_files,
@@ -32,9 +31,9 @@ from worker.inputs import (
     validate_scopes,
     validate_session_id,
 )
-from worker.models import RenderError, RenderRecord, utc_now
-from worker.render import RenderInput, bundler_from_settings, render_snapshot
-from worker.sessions import SessionStore, connect_redis
+from worker.models import RenderError, RenderRecord
+from worker.render import RenderInput, build_version, bundler_from_settings, input_hash
+from worker.sessions import RedisStores
 from worker.settings import Settings
 from worker.storage import LocalStore
 
@@ -127,8 +126,7 @@ def _reap(args: argparse.Namespace) -> int:
     from worker.reaper import reap_stuck
     from worker.tasks import send_render, settings
 
-    sessions = SessionStore(connect_redis(settings.redis_url), settings)
-    reaped = reap_stuck(sessions, send_render, dry_run=args.dry_run)
+    reaped = reap_stuck(RedisStores.connect(settings), send_render, dry_run=args.dry_run)
     for item in reaped:
         print(f"{item.session_id} version {item.version}: "
               f"{'would be ' if args.dry_run else ''}{item.action}")
@@ -154,25 +152,21 @@ def _render(args: argparse.Namespace) -> int:
     bundler = bundler_from_settings(settings)
     job = RenderInput(session_id, version, name, scopes,
                       [f.as_source() for f in files])
-    record = RenderRecord(version=version, status="building", requested_at=utc_now(),
-                          started_at=utc_now(), attempts=1)
+    record = RenderRecord.queued(version).started()
     progress = None if args.json or not sys.stderr.isatty() else _progress_line
     started = time.perf_counter()
     try:
-        rendered = render_snapshot(job, bundler=bundler, store=store,
-                                   max_output_bytes=settings.max_output_bytes,
-                                   progress=progress)
-    except (BundlerUnavailable, StorageError) as exc:
-        record = _failed(record, RenderError("infrastructure", str(exc)), started)
+        digest = input_hash(job, bundler)
+        built = build_version(job, digest=digest, bundler=bundler, store=store,
+                              max_output_bytes=settings.max_output_bytes, progress=progress)
+    except InfrastructureError as exc:
+        record = record.failed(RenderError("infrastructure", str(exc)),
+                               {"total": _ms(started)})
     else:
-        record = RenderRecord.from_dict({
-            **record.to_dict(), "status": "failed" if rendered.error else "ready",
-            "finishedAt": utc_now(),
-            "error": rendered.error.to_dict() if rendered.error else None,
-            "timingsMs": {**rendered.timings_ms, "total": _ms(started)},
-            "inputHash": rendered.input_hash, "indexKey": rendered.index_key,
-            "url": rendered.url, "indexPath": rendered.index_path,
-            "warnings": [w.to_dict() for w in rendered.warnings]})
+        record = record.finished(
+            error=built.error, timings_ms={**built.timings_ms, "total": _ms(started)},
+            input_hash=digest, index_key=built.index_key, url=built.url,
+            index_path=built.index_path, warnings=built.warnings)
     finally:
         bundler.close()
 
@@ -215,12 +209,6 @@ def _report(record: RenderRecord, name: str, out: Path) -> None:
             print(f"    {diagnostic.line} | {diagnostic.line_text}", file=sys.stderr)
             gutter = " " * (len(str(diagnostic.line)) + 3)
             print(f"    {gutter}{' ' * max(0, diagnostic.column - 1)}^", file=sys.stderr)
-
-
-def _failed(record: RenderRecord, error: RenderError, started: float) -> RenderRecord:
-    return RenderRecord.from_dict({**record.to_dict(), "status": "failed",
-                                   "finishedAt": utc_now(), "error": error.to_dict(),
-                                   "timingsMs": {"total": _ms(started)}})
 
 
 def _read_folder(folder: Path) -> list[dict[str, Any]]:

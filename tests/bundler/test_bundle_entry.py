@@ -16,7 +16,7 @@ createRoot(document.getElementById("self-mounted")).render(<App />);
 
 def _script_and_sources(bundle) -> tuple[bytes, list[str]]:
     artifacts = {a.path: a.content for a in bundle.artifacts}
-    [script] = bundle.scripts
+    [script] = bundle.page.scripts
     return artifacts[script], json.loads(artifacts[script + ".map"])["sources"]
 
 
@@ -30,7 +30,7 @@ def _script_and_sources(bundle) -> tuple[bytes, list[str]]:
 def test_self_mounting_entry_wins_and_is_not_wrapped(build, files, entry):
     bundle = build(files)
     script, sources = _script_and_sources(bundle)
-    assert bundle.entry == entry
+    assert bundle.page.entry == entry
     assert b'"self-mounted"' in script
     assert b"not me" not in script
     assert entry in sources
@@ -49,7 +49,7 @@ def test_self_mounting_entry_wins_and_is_not_wrapped(build, files, entry):
 def test_app_default_export_is_mounted_into_root(build, files, entry):
     bundle = build(files)
     script, sources = _script_and_sources(bundle)
-    assert bundle.entry == entry
+    assert bundle.page.entry == entry
     assert b'getElementById("root")' in script
     assert sources.count(entry) == 1
     assert "<stage:entry>" in sources
@@ -86,4 +86,4 @@ def test_app_without_default_export_fails_saying_so(build_failure, path, source)
 
 def test_self_mounting_entry_needs_no_default_export(build):
     bundle = build({"/app/main.tsx": 'document.body.textContent = "plain main";\n'})
-    assert bundle.entry == "/app/main.tsx"
+    assert bundle.page.entry == "/app/main.tsx"

@@ -52,19 +52,20 @@ def test_every_allowed_package_has_a_chunk_and_only_react_holds_react(vendored):
 
 def test_render_bundles_only_session_code_and_lists_chunks_dependencies_first(vendored):
     bundle = vendored.build(session(APP))
-    [script] = [a for a in bundle.artifacts if a.path in bundle.scripts]
+    [script] = [a for a in bundle.artifacts if a.path in bundle.page.scripts]
     assert len(script.content) < 20_000  # React alone is ~200 kB
     assert REGISTRY.encode() in script.content
     assert b"prototype.setState=function" not in script.content
-    names = [Path(p).name.rsplit("-", 1)[0] for p in bundle.vendor_scripts]
+    names = [Path(p).name.rsplit("-", 1)[0] for p in bundle.page.vendor_scripts]
     assert set(names) == {"react", "react-dom", "lucide-react", "date-fns"}
     for package in names:  # every chunk after the chunks it needs
         for dep in vendored.vendor.chunks[package].deps:
             assert names.index(dep) < names.index(package)
-    assert all(p.startswith(f"vendor/{vendored.vendor.key}/") for p in bundle.vendor_scripts)
+    assert all(p.startswith(f"vendor/{vendored.vendor.key}/") for p in bundle.page.vendor_scripts)
     # What the store needs at its root: the overlay (shared by every page) and the chunks.
-    assert [a.path for a in bundle.vendor] == [bundle.overlay, *bundle.vendor_scripts]
-    assert bundle.overlay is not None and bundle.overlay.startswith("vendor/stage/overlay-")
+    assert [a.path for a in bundle.vendor] == [bundle.page.overlay, *bundle.page.vendor_scripts]
+    assert bundle.page.overlay is not None
+    assert bundle.page.overlay.startswith("vendor/stage/overlay-")
     assert not any("overlay" in a.path for a in bundle.artifacts)
 
 
@@ -72,9 +73,9 @@ def test_subpaths_that_are_not_vendored_are_bundled_and_still_share_react(vendor
     bundle = vendored.build(session({"/app/App.tsx": (
         'import { addDays } from "date-fns/addDays";\n'
         "export default () => <p>{String(addDays(new Date(0), 1))}</p>;\n")}))
-    [script] = [a for a in bundle.artifacts if a.path in bundle.scripts]
+    [script] = [a for a in bundle.artifacts if a.path in bundle.page.scripts]
     assert b"addDays" in script.content or len(script.content) > 500
-    assert not any("date-fns" in p for p in bundle.vendor_scripts)
+    assert not any("date-fns" in p for p in bundle.page.vendor_scripts)
 
 
 def test_chunks_come_from_the_cache_and_a_damaged_cache_is_rebuilt(vendored, cache):
@@ -121,10 +122,10 @@ def test_react_is_resolved_by_esbuild_alias_without_a_callback_per_import(vendor
     monkeypatch.setattr(ImportRules, "handle", counting)
     bundle = vendored.build(session(files))
     assert asked == []
-    [script] = [a for a in bundle.artifacts if a.path in bundle.scripts]
+    [script] = [a for a in bundle.artifacts if a.path in bundle.page.scripts]
     assert b"prototype.setState=function" not in script.content
     # react-dom/client: the generated entry mounts App with it.
-    assert [Path(p).name.rsplit("-", 1)[0] for p in bundle.vendor_scripts] == ["react",
+    assert [Path(p).name.rsplit("-", 1)[0] for p in bundle.page.vendor_scripts] == ["react",
                                                                               "react-dom"]
     source_map = json.loads(next(a for a in bundle.artifacts if a.path.endswith(".js.map"))
                             .content)

@@ -15,7 +15,8 @@ from stage_samples import BROKEN, BROKEN_COLUMN, BROKEN_LINE, HELLO
 
 from bundler import Runtime
 from worker.celery_config import TASK_NAME, create_celery
-from worker.sessions import SessionStore, connect_redis
+from worker.redis_client import connect_redis
+from worker.sessions import RedisStores
 
 pytestmark = pytest.mark.integration
 
@@ -28,8 +29,8 @@ FAULTY_ESBUILD = {**LIMITS, "STAGE_RENDER_MAX_RETRIES": "1", "STAGE_RETRY_BACKOF
 
 
 @pytest.fixture
-def store(namespace) -> SessionStore:
-    return SessionStore(connect_redis(namespace.redis_url), namespace.settings())
+def store(namespace) -> RedisStores:
+    return RedisStores(connect_redis(namespace.redis_url), namespace.settings())
 
 
 def render_and_wait(client, files, timeout: float = 40):
@@ -110,7 +111,7 @@ def task_lines(log: str) -> list[str]:
             if TASK_NAME in line or "] render " in line or "invalid task message" in line]
 
 
-def namespace_state(store: SessionStore) -> dict[bytes, bytes]:
+def namespace_state(store: RedisStores) -> dict[bytes, bytes]:
     """Every key of the namespace with its serialised value."""
     keys = store.redis.scan_iter(match=store.settings.key_prefix + "*", count=1000)
     return {key: store.redis.dump(key) for key in keys}

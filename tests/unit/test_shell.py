@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bundler.artifacts import Bundle
-from bundler.shell import DEFAULT_TITLE, render_index
+import bundler
+from bundler.shell import DEFAULT_TITLE, index_html
 
 CONFIG_PREFIX = "window.__STAGE__ = "
 HOSTILE = [
@@ -74,10 +74,11 @@ class Page(HTMLParser):
 def render(name: str = "Shifts", scopes: list[str] | None = None, *, session_id: str = "s1",
            version: int = 3, scripts: list[str] | None = None,
            styles: list[str] | None = None) -> str:
-    bundle = Bundle(scripts=["assets/app-3F2A.js"] if scripts is None else scripts,
-                    styles=["assets/app-3F2A.css"] if styles is None else styles, artifacts=[])
-    return render_index(bundle, session_id=session_id, version=version, name=name,
-                        google_scopes=scopes or []).decode("utf-8")
+    page = bundler.Page(entry="/app/App.tsx",
+                        scripts=["assets/app-3F2A.js"] if scripts is None else scripts,
+                        styles=["assets/app-3F2A.css"] if styles is None else styles)
+    return index_html(page, session_id=session_id, version=version, name=name,
+                      google_scopes=scopes or []).decode("utf-8")
 
 
 def config_of(page: Page) -> object:
