@@ -32,7 +32,7 @@ from worker.inputs import (
     validate_session_id,
 )
 from worker.models import RenderError, RenderRecord
-from worker.render import RenderInput, build_version, bundler_from_settings, input_hash
+from worker.pipeline import RenderInput, build_version, bundler_from_settings, input_hash
 from worker.sessions import RedisStores
 from worker.settings import Settings
 from worker.storage import LocalStore

@@ -15,8 +15,8 @@ from worker import logs
 from worker.errors import InvalidInputError, RenderNotFoundError
 from worker.metrics import observe_cache_hits, observe_outcome
 from worker.models import RenderError, RenderRecord
+from worker.pipeline import RenderInput, build_version, bundler_from_settings, input_hash
 from worker.records import RenderRecords
-from worker.render import RenderInput, build_version, bundler_from_settings, input_hash
 from worker.retry import RetryPolicy
 from worker.sessions import RedisStores
 from worker.settings import Settings

@@ -22,9 +22,9 @@ from worker.errors import InfrastructureError
 from worker.inputs import SESSION_ID_PATTERN
 from worker.jobs import WorkerContext, record_failure, run_job
 from worker.metrics import observe_retry, serve_metrics
+from worker.pipeline import bundler_from_settings
 from worker.reaper import start_reaper_thread
 from worker.redis_client import connect_redis
-from worker.render import bundler_from_settings
 from worker.retry import RetryPolicy
 from worker.sessions import RedisStores
 
