@@ -207,3 +207,12 @@ def own_redis() -> Iterator[OwnRedis]:
     yield server
     server.stop()
     shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def another_redis() -> Iterator[OwnRedis]:
+    """A second redis-server, for replication: the test's Redis becomes its replica."""
+    server = OwnRedis()
+    yield server
+    server.stop()
+    shutil.rmtree(server.dir, ignore_errors=True)
