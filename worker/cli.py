@@ -7,7 +7,8 @@
     stage-render serve [OUT] [--port P]
 
 ``render`` is the embedded default: no Redis, no S3, artifacts in a local folder.
-Exit codes: 0 ready, 1 the render failed, 2 usage or input errors.
+Exit codes: 0 ready, 1 the render failed or a service (Redis, the broker, storage) did
+not serve, in one line and never a traceback, 2 usage or input errors.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, InvalidInputError) as exc:
         print(f"stage-render: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except InfrastructureError as exc:  # Redis, the broker or storage did not serve
+        print(f"stage-render: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,7 +113,12 @@ def _serve(root: Path, port: int, page: str = "") -> int:
     if not root.is_dir():
         print(f"stage-render: {root} is not a folder", file=sys.stderr)
         return EXIT_USAGE
-    server = make_server(root, port=port)
+    try:
+        server = make_server(root, port=port)
+    except OSError as exc:  # the port is taken, or not ours to bind
+        print(f"stage-render: cannot serve on port {port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return EXIT_FAILED
     host, bound = str(server.server_address[0]), server.server_address[1]
     print(f"serving {root.resolve()} at http://{host}:{bound}/{page}  (Ctrl-C stops)",
           flush=True)

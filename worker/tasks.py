@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import kombu.exceptions
+import redis
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import (
@@ -18,7 +20,7 @@ from celery.signals import (
 from worker import logs
 from worker.celery_app import app, settings
 from worker.celery_config import TASK_NAME
-from worker.errors import InfrastructureError
+from worker.errors import BrokerUnavailableError, InfrastructureError
 from worker.inputs import SESSION_ID_PATTERN
 from worker.jobs import WorkerContext, record_failure, run_job
 from worker.metrics import observe_retry, serve_metrics
@@ -56,8 +58,11 @@ def _close_context(**_: Any) -> None:
 
 def send_render(session_id: str, version: int) -> None:
     """Queue a render by name, as worker.client does."""
-    app.send_task(TASK_NAME, kwargs={"session_id": session_id, "version": version},
-                  queue=settings.queue)
+    try:
+        app.send_task(TASK_NAME, kwargs={"session_id": session_id, "version": version},
+                      queue=settings.queue)
+    except (kombu.exceptions.OperationalError, redis.RedisError) as exc:
+        raise BrokerUnavailableError(f"could not queue the render: {exc}") from exc
 
 
 @worker_init.connect
