@@ -197,7 +197,7 @@ def validate_scopes(scopes: Any, settings: Settings) -> list[str]:
         bad = _first_outside_uri_syntax(scope)
         if bad is not None:
             raise InvalidInputError(f'googleScopes: "{shown}" is not an https:// URL: '
-                                    f"{ascii(bad)} may not appear in it (RFC 3986 allows "
+                                    f"{bad!a} may not appear in it (RFC 3986 allows "
                                     f"letters, digits, {_URI_PUNCTUATION} and %XX escapes)")
         try:
             parts = urlsplit(scope)
