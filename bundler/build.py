@@ -21,7 +21,7 @@ from bundler.artifacts import (
 )
 from bundler.diagnostics import PathMap, import_parents, outside_diagnostic, with_chain
 from bundler.entry import GENERATED_ENTRY_NAME, Entry, find_entry
-from bundler.errors import BuildFailed
+from bundler.errors import DEFAULT_BUILD_TIMEOUT_S, BuildFailed
 from bundler.esbuild import EsbuildService
 from bundler.imports import RESOLVE_EXTENSIONS, ImportRules, Target
 from bundler.outputs import (
@@ -37,11 +37,7 @@ from bundler.tsconfig import read_aliases
 from bundler.vendor import VENDOR_NAMESPACE, VendorSet, load_or_build_vendor
 from bundler.workspace import Workspace
 
-__all__ = ["Bundler", "DEFAULT_BUILD_TIMEOUT_S", "api_routes"]
-
-#: Generous for a sandbox app (the reference app builds in well under a second) yet short
-#: enough that a hung esbuild is killed long before the task's soft time limit.
-DEFAULT_BUILD_TIMEOUT_S = 20.0
+__all__ = ["Bundler", "api_routes"]
 
 _OUT_DIR = "out"
 _API_DIR = "/api/"
