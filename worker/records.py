@@ -87,12 +87,6 @@ class RenderRecords:
             raw = self.redis.get(self._session(session_id).version)
         return int(raw) if raw is not None else 0
 
-    def live_version(self, session_id: str) -> int | None:
-        """The newest ready version, if any."""
-        with redis_errors():
-            raw = self.redis.get(self._session(session_id).live)
-        return int(raw) if raw is not None else None
-
     def wait(self, session_id: str, version: int, timeout_s: float) -> RenderRecord:
         """The record once it is terminal, or as it is when ``timeout_s`` has passed.
 

@@ -7,7 +7,6 @@ silently ignored setting. AWS credentials and region come through boto3's own va
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import os
@@ -119,9 +118,6 @@ class Settings:
                 values[f.name] = _parse(var, environ[var], f.type)
         values.update(overrides)
         return cls(**values)
-
-    def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
 
     @property
     def effective_broker_url(self) -> str:

@@ -76,7 +76,7 @@ def test_fifty_concurrent_renders_get_unique_versions_and_live_is_the_newest(
     keys = store.keys.session(session.id)
     assert sorted(int(v) for v in store.redis.hkeys(keys.renders)) == list(range(1, RENDERS + 1))
     assert store.redis.get(keys.version) == str(RENDERS).encode()
-    assert store.records.live_version(session.id) == RENDERS
+    assert store.sessions.status(session.id).live.version == RENDERS
     assert status.live is not None and status.live.version == RENDERS
     assert status.render is not None and status.render.version == RENDERS
     assert not [m for m in store.redis.zrange(store.keys.building, 0, -1)
@@ -99,11 +99,11 @@ def test_late_ready_of_an_older_version_never_replaces_the_live_one(namespace, s
     assert advance(store, session.id, second, "building")
 
     assert advance(store, session.id, second, "ready")
-    assert store.records.live_version(session.id) == 2
+    assert store.sessions.status(session.id).live.version == 2
     # Version 1 finishes late: its record is stored, live stays on the newer version.
     assert advance(store, session.id, first, "ready")
     assert store.records.get(session.id, 1).status == "ready"
-    assert store.records.live_version(session.id) == 2
+    assert store.sessions.status(session.id).live.version == 2
     # A terminal record never changes again: a duplicate run cannot overwrite it.
     assert not advance(store, session.id, second, "failed")
     assert store.records.get(session.id, 2).status == "ready"
@@ -120,7 +120,7 @@ def test_ready_outcomes_racing_in_any_order_leave_the_highest_version_live(names
 
     def watch() -> None:
         while not done.is_set():
-            seen.append(store.records.live_version(session.id) or 0)
+            seen.append(getattr(store.sessions.status(session.id).live, "version", 0))
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -132,6 +132,6 @@ def test_ready_outcomes_racing_in_any_order_leave_the_highest_version_live(names
         watcher.join()
 
     assert all(applied)
-    assert store.records.live_version(session.id) == 30
+    assert store.sessions.status(session.id).live.version == 30
     assert seen == sorted(seen), "live moved backwards"
     assert {store.records.get(session.id, r.version).status for r in records} == {"ready"}

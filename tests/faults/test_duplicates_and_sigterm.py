@@ -113,7 +113,7 @@ def test_same_render_twice_at_once_stores_one_version(namespace, start_worker, s
     assert store.redis.hkeys(keys.renders) == [str(version).encode()]
     assert store.redis.get(keys.version) == str(version).encode()
     assert store.records.get(session_id, version) == record
-    assert store.records.live_version(session_id) == version
+    assert store.sessions.status(session_id).live.version == version
     assert_published(record)
 
     folder = f"sessions/{session_id}/renders/{version}/"
@@ -150,7 +150,7 @@ def test_sigterm_lets_the_in_flight_render_finish(namespace, start_worker, slow_
 
     assert record.status == "ready", record.error
     assert record.attempts == 1
-    assert store.records.live_version(session_id) == later
+    assert store.sessions.status(session_id).live.version == later
     assert store.redis.zcard(store.keys.building) == 0
     assert_published(record)
     log = worker.log  # the worker has exited: its log is complete
@@ -199,13 +199,13 @@ def test_reap_redrives_a_stuck_render_and_fails_an_exhausted_one(namespace, star
     assert fresh_id not in output
     assert redriven.status == "ready", redriven.error
     assert redriven.attempts == 2
-    assert store.records.live_version(stuck_id) == stuck
+    assert store.sessions.status(stuck_id).live.version == stuck
     assert_published(redriven)
     failed = store.records.get(spent_id, spent)
     assert failed.status == "failed" and failed.error is not None
     assert failed.error.kind == "infrastructure"
     assert failed.error.message == f"stuck in building after {allowed} attempts"
-    assert store.records.live_version(spent_id) is None
+    assert store.sessions.status(spent_id).live is None
     assert store.records.get(fresh_id, fresh).status == "building"
     assert store.building.since(time.time()) == [(fresh_id, fresh)]
 

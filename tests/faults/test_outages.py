@@ -175,5 +175,5 @@ def test_s3_outage_that_lasts_fails_as_infrastructure_after_bounded_attempts(
         ended_log.count(f"version={version} outcome=")
     assert store.records.get(session.id, version) == record
     # The next render, once S3 is back.
-    assert store.records.live_version(session.id) == extra.version
+    assert store.sessions.status(session.id).live.version == extra.version
     assert stored_keys(s3, bucket, f"sessions/{session.id}/renders/{version}/") == set()

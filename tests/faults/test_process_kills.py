@@ -53,7 +53,7 @@ def assert_one_ready_record(store: RedisStores, session_id: str, version: int) -
     assert store.redis.get(keys.version) == str(version).encode()
     record = store.records.get(session_id, version)
     assert record.status == "ready", record.error
-    assert store.records.live_version(session_id) == version
+    assert store.sessions.status(session_id).live.version == version
     assert store.redis.zscore(store.keys.building, f"{session_id}:{version}") is None
     return record
 
@@ -163,7 +163,7 @@ def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_
             names = {obj["Key"][len(prefix):] for obj in
                      s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
             crashed = store.records.get(session.id, version)
-            live = store.records.live_version(session.id)
+            live = getattr(store.sessions.status(session.id).live, "version", None)
             proxy.delay_s = 0
             proxy.up()
             assert names and not names & {"index.html", "manifest.json"}
@@ -181,7 +181,7 @@ def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_
 
     assert record.status == "ready", record.error
     assert record.attempts == 2
-    assert store.records.live_version(session.id) == version
+    assert store.sessions.status(session.id).live.version == version
     manifest = assert_published(record)
     stored = {obj["Key"][len(prefix):] for obj in
               s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]}
