@@ -1,5 +1,5 @@
 """Concurrent renders of one session across worker processes, and the compare-and-set that
-keeps the live version moving forward only (issue 4, guarantee 5). Real worker processes,
+keeps the live version moving forward only (docs/guarantees.md, 5). Real worker processes,
 real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations

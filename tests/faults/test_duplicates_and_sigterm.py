@@ -1,5 +1,5 @@
 """The same render run twice at once, a deploy's SIGTERM, and renders left in ``building``
-(issue 4, guarantees 3 and 9). Real worker processes, real Redis, S3 over HTTP (moto)."""
+(docs/guarantees.md, 3 and 9). Real worker processes, real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hostile input and what may leave the worker (issue 4, "Input and output safety"): limits,
+"""Hostile input and what may leave the worker (docs/guarantees.md, "Input and output safety"): limits,
 fuzzed paths and scopes against real Redis, escaped pages, the CSP in Chromium, and
 artifacts scanned for backend code and secrets in S3 over HTTP (moto)."""
 

@@ -1,4 +1,4 @@
-"""Redis restarted under a running worker, and S3 outages (issue 4, guarantees 6 and 7).
+"""Redis restarted under a running worker, and S3 outages (docs/guarantees.md, 6 and 7).
 Real worker processes, a Redis server of the test's own, S3 over HTTP through a TCP proxy."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""esbuild hanging or crashing, compile errors, and poison messages (issue 4, guarantees 8
+"""esbuild hanging or crashing, compile errors, and poison messages (docs/guarantees.md, 8
 and 10). Real worker processes, real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations

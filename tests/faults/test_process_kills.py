@@ -1,4 +1,4 @@
-"""Workers killed mid-render (issue 4, guarantees 1, 2 and 4): nothing is lost, nothing is
+"""Workers killed mid-render (docs/guarantees.md, 1, 2 and 4): nothing is lost, nothing is
 half-published. Real worker processes, real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations
