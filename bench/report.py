@@ -1,4 +1,5 @@
-"""Numbers in, verdicts out: summaries, the performance targets (README, "Performance"), the table and the chart.
+"""Numbers in, verdicts out: summaries, the performance targets the README lists, the table
+and the chart.
 
 Every ratio compares medians (or a p95 with a median) measured in the same run. A target
 that is missed prints FAIL; nothing here rounds, clamps or drops a sample.
