@@ -21,10 +21,9 @@ from bundler.shell import SHELL_VERSION, error_html, index_html
 from worker.errors import BundlerServiceError, StorageError
 from worker.models import RenderError, utc_now
 from worker.settings import Settings
-from worker.storage import ArtifactStore, StoredObject, cache_control_for
+from worker.storage import ArtifactStore, StoredObject, cache_control_for, version_folder
 
-__all__ = ["RenderInput", "BuiltVersion", "build_version", "version_folder", "input_hash",
-           "bundler_from_settings"]
+__all__ = ["RenderInput", "BuiltVersion", "build_version", "input_hash", "bundler_from_settings"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,6 @@ class BuiltVersion:
     error: RenderError | None = None  # set when the build failed and index.html says why
     uploaded_bytes: int = 0
     cache_hits: dict[str, int] = field(default_factory=dict)  # "vendor", "dedupe"
-
-
-def version_folder(session_id: str, version: int) -> str:
-    """The folder of one render version, relative to the store's prefix."""
-    return f"sessions/{session_id}/renders/{version}/"
 
 
 def input_hash(job: RenderInput, bundler: Bundler) -> str:

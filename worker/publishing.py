@@ -31,7 +31,7 @@ from worker.inputs import validate_name
 from worker.models import utc_now
 from worker.redis_client import load_script, redis_errors
 from worker.sessions import RedisStores
-from worker.storage import CACHE_REVALIDATE, ArtifactStore, StoredObject
+from worker.storage import CACHE_REVALIDATE, ArtifactStore, StoredObject, version_folder
 
 __all__ = ["AppStore", "App", "AppVersion", "Channel", "Channels", "Publication", "CHANNELS"]
 
@@ -153,8 +153,8 @@ class AppStore:
                                         "active before publishing to it")
             sid, fields = app_sid, {}
         avsid = "ver_" + uuid.uuid4().hex[:20]
-        assert record.index_key is not None
-        index_key = self._copy_render(record.index_key, f"apps/{sid}/versions/{avsid}/")
+        index_key = self._copy_render(version_folder(session_id, record.version),
+                                      f"apps/{sid}/versions/{avsid}/")
         now = utc_now()
         app_version = AppVersion(avsid, sid, session_id, record.version, now,
                                  self.store.prefix + index_key, self.store.url_for(index_key),
@@ -305,9 +305,8 @@ class AppStore:
                                     f"{record.status}; only a ready render can be published")
         return record
 
-    def _copy_render(self, index_key: str, target: str) -> str:
+    def _copy_render(self, source: str, target: str) -> str:
         """Copy a render's folder under ``target``, index.html and manifest.json last."""
-        source = index_key.removeprefix(self.store.prefix).removesuffix("index.html")
         manifest = json.loads(self.store.get(source + "manifest.json"))
         files = [f["path"] for f in manifest["files"] if f["path"] != "index.html"]
         self.store.copy_many([(source + p, target + p) for p in files])

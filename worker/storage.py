@@ -33,6 +33,7 @@ __all__ = [
     "CACHE_REVALIDATE",
     "CACHE_NO_STORE",
     "cache_control_for",
+    "version_folder",
 ]
 
 #: Content-hashed files never change under their name.
@@ -42,6 +43,11 @@ CACHE_REVALIDATE = "no-cache"
 #: A failed version's error page: a fix is usually a push away, so nothing keeps it.
 CACHE_NO_STORE = "no-store"
 _PUBLIC_FILE_MODE = 0o644
+
+
+def version_folder(session_id: str, version: int) -> str:
+    """The folder of one render version, relative to the store's prefix."""
+    return f"sessions/{session_id}/renders/{version}/"
 
 
 def cache_control_for(kind: str, *, failed: bool = False) -> str:

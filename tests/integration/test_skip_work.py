@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
 from services import wait_for
 from stage_samples import HELLO
 
-from bundler import Runtime
+from bundler import Runtime, SourceFile
+from worker.pipeline import RenderInput, build_version, bundler_from_settings, input_hash
+from worker.settings import Settings
+from worker.storage import LocalStore
 
 pytestmark = pytest.mark.integration
 
@@ -73,3 +77,61 @@ def test_a_different_name_is_a_different_input(stack):
             session.id, client.sessions.render(session.id).version))
     assert records[0].input_hash != records[1].input_hash
     assert records[1].timings_ms["bundle"] > 0
+
+
+PAGE_FIELDS = ("entry", "scripts", "styles", "overlay", "vendor", "favicon", "routes",
+               "warnings")
+
+
+def old_shaped(manifest: dict) -> dict:
+    """A manifest as written before the page moved to the top level: under "page"."""
+    page = {key: manifest[key] for key in PAGE_FIELDS}
+    old = {key: value for key, value in manifest.items() if key not in ("favicon", "warnings")}
+    return {**old, "page": page}
+
+
+def test_a_version_whose_manifest_keeps_the_page_under_page_is_still_reused(tmp_path):
+    settings = Settings(vendor_cache_dir=tmp_path / "vendor-cache")
+    store = LocalStore(tmp_path / "out")
+    bundler = bundler_from_settings(settings)
+    files = [SourceFile(f["path"], f["content"].encode()) for f in HELLO]
+    try:
+        first = RenderInput("old", 1, "old manifest", [], files)
+        digest = input_hash(first, bundler)
+        built = build_version(first, digest=digest, bundler=bundler, store=store)
+        manifest_path = tmp_path / "out" / built.folder / "manifest.json"
+        manifest_path.write_text(json.dumps(old_shaped(json.loads(manifest_path.read_text()))))
+
+        second = build_version(RenderInput("old", 2, "old manifest", [], files), digest=digest,
+                               bundler=bundler, store=store, reuse=built.folder)
+    finally:
+        bundler.close()
+
+    assert second.cache_hits == {"dedupe": 1} and second.timings_ms["bundle"] == 0.0
+    loads = {v.folder: re.findall(r'(?:src|href)="([^"]+)"',
+                                  (tmp_path / "out" / v.folder / "index.html").read_text())
+             for v in (built, second)}
+    assert loads[second.folder] == loads[built.folder]  # the same scripts, styles and icon
+    assert any(src.endswith(".js") for src in loads[second.folder])
+
+
+def test_a_version_whose_manifest_has_no_page_is_built_again(tmp_path):
+    settings = Settings(vendor_cache_dir=tmp_path / "vendor-cache")
+    store = LocalStore(tmp_path / "out")
+    bundler = bundler_from_settings(settings)
+    files = [SourceFile(f["path"], f["content"].encode()) for f in HELLO]
+    try:
+        first = RenderInput("older", 1, "older", [], files)
+        digest = input_hash(first, bundler)
+        built = build_version(first, digest=digest, bundler=bundler, store=store)
+        manifest_path = tmp_path / "out" / built.folder / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest_path.write_text(json.dumps({k: v for k, v in manifest.items()
+                                             if k not in PAGE_FIELDS}))
+
+        second = build_version(RenderInput("older", 2, "older", [], files), digest=digest,
+                               bundler=bundler, store=store, reuse=built.folder)
+    finally:
+        bundler.close()
+
+    assert second.cache_hits.get("dedupe") is None and second.timings_ms["bundle"] > 0
