@@ -1,6 +1,6 @@
-"""Hostile input and what may leave the worker (docs/guarantees.md, "Input and output safety"): limits,
-fuzzed paths and scopes against real Redis, escaped pages, the CSP in Chromium, and
-artifacts scanned for backend code and secrets in S3 over HTTP (moto)."""
+"""Hostile input and what may leave the worker (docs/guarantees.md, "Input and output
+safety"): limits, fuzzed paths and scopes against real Redis, escaped pages, the CSP in
+Chromium, and artifacts scanned for backend code and secrets in S3 over HTTP (moto)."""
 
 from __future__ import annotations
 
