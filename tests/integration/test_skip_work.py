@@ -11,7 +11,13 @@ from services import wait_for
 from stage_samples import HELLO
 
 from bundler import Runtime, SourceFile
-from worker.pipeline import RenderInput, build_version, bundler_from_settings, input_hash
+from worker.pipeline import (
+    BuiltVersion,
+    RenderInput,
+    build_version,
+    bundler_from_settings,
+    input_hash,
+)
 from worker.settings import Settings
 from worker.storage import LocalStore
 
@@ -90,22 +96,26 @@ def old_shaped(manifest: dict) -> dict:
     return {**old, "page": page}
 
 
-def test_a_version_whose_manifest_keeps_the_page_under_page_is_still_reused(tmp_path):
-    settings = Settings(vendor_cache_dir=tmp_path / "vendor-cache")
+def reuse_after_rewriting_its_manifest(tmp_path, rewrite) -> tuple[BuiltVersion, BuiltVersion]:
+    """Version 1 built in-process, its manifest rewritten, then version 2 of the same inputs."""
     store = LocalStore(tmp_path / "out")
-    bundler = bundler_from_settings(settings)
+    bundler = bundler_from_settings(Settings(vendor_cache_dir=tmp_path / "vendor-cache"))
     files = [SourceFile(f["path"], f["content"].encode()) for f in HELLO]
     try:
-        first = RenderInput("old", 1, "old manifest", [], files)
+        first = RenderInput("s", 1, "rewritten manifest", [], files)
         digest = input_hash(first, bundler)
         built = build_version(first, digest=digest, bundler=bundler, store=store)
         manifest_path = tmp_path / "out" / built.folder / "manifest.json"
-        manifest_path.write_text(json.dumps(old_shaped(json.loads(manifest_path.read_text()))))
-
-        second = build_version(RenderInput("old", 2, "old manifest", [], files), digest=digest,
-                               bundler=bundler, store=store, reuse=built.folder)
+        manifest_path.write_text(json.dumps(rewrite(json.loads(manifest_path.read_text()))))
+        second = build_version(RenderInput("s", 2, "rewritten manifest", [], files),
+                               digest=digest, bundler=bundler, store=store, reuse=built.folder)
     finally:
         bundler.close()
+    return built, second
+
+
+def test_a_version_whose_manifest_keeps_the_page_under_page_is_still_reused(tmp_path):
+    built, second = reuse_after_rewriting_its_manifest(tmp_path, old_shaped)
 
     assert second.cache_hits == {"dedupe": 1} and second.timings_ms["bundle"] == 0.0
     loads = {v.folder: re.findall(r'(?:src|href)="([^"]+)"',
@@ -116,22 +126,7 @@ def test_a_version_whose_manifest_keeps_the_page_under_page_is_still_reused(tmp_
 
 
 def test_a_version_whose_manifest_has_no_page_is_built_again(tmp_path):
-    settings = Settings(vendor_cache_dir=tmp_path / "vendor-cache")
-    store = LocalStore(tmp_path / "out")
-    bundler = bundler_from_settings(settings)
-    files = [SourceFile(f["path"], f["content"].encode()) for f in HELLO]
-    try:
-        first = RenderInput("older", 1, "older", [], files)
-        digest = input_hash(first, bundler)
-        built = build_version(first, digest=digest, bundler=bundler, store=store)
-        manifest_path = tmp_path / "out" / built.folder / "manifest.json"
-        manifest = json.loads(manifest_path.read_text())
-        manifest_path.write_text(json.dumps({k: v for k, v in manifest.items()
-                                             if k not in PAGE_FIELDS}))
-
-        second = build_version(RenderInput("older", 2, "older", [], files), digest=digest,
-                               bundler=bundler, store=store, reuse=built.folder)
-    finally:
-        bundler.close()
+    _, second = reuse_after_rewriting_its_manifest(
+        tmp_path, lambda manifest: {k: v for k, v in manifest.items() if k not in PAGE_FIELDS})
 
     assert second.cache_hits.get("dedupe") is None and second.timings_ms["bundle"] > 0
