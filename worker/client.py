@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import kombu.exceptions
 import redis
 from celery import Celery
 
-from worker.celery_config import TASK_NAME, create_celery
+from worker.celery_config import create_celery, send_render_message
 from worker.errors import BrokerUnavailableError, RenderTimeoutError
 from worker.inputs import validate_files, validate_name, validate_scopes
 from worker.models import FileContent, RenderError, RenderRecord, Session, SessionStatus
@@ -58,13 +57,11 @@ class SessionsAPI:
         """Ask for a render of the session's files; returns the ``queued`` record."""
         record = self._records.request(session_id)
         try:
-            self._celery.send_task(TASK_NAME, kwargs={"session_id": session_id,
-                                                      "version": record.version},
-                                   queue=self._settings.queue)
-        except (kombu.exceptions.OperationalError, redis.ConnectionError) as exc:
+            send_render_message(self._celery, self._settings, session_id, record.version)
+        except BrokerUnavailableError as exc:
             self._records.transition(session_id, record.failed(
-                RenderError("infrastructure", f"could not queue the render: {exc}")))
-            raise BrokerUnavailableError(f"could not queue the render: {exc}") from exc
+                RenderError("infrastructure", str(exc))))
+            raise
         return record
 
     def wait_for_render(self, session_id: str, version: int,

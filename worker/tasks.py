@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import kombu.exceptions
-import redis
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import (
@@ -19,8 +17,8 @@ from celery.signals import (
 
 from worker import logs
 from worker.celery_app import app, settings
-from worker.celery_config import TASK_NAME
-from worker.errors import BrokerUnavailableError, InfrastructureError
+from worker.celery_config import TASK_NAME, send_render_message
+from worker.errors import InfrastructureError
 from worker.inputs import SESSION_ID_PATTERN
 from worker.jobs import WorkerContext, record_failure, run_job
 from worker.metrics import observe_retry, serve_metrics
@@ -58,11 +56,7 @@ def _close_context(**_: Any) -> None:
 
 def send_render(session_id: str, version: int) -> None:
     """Queue a render by name, as worker.client does."""
-    try:
-        app.send_task(TASK_NAME, kwargs={"session_id": session_id, "version": version},
-                      queue=settings.queue)
-    except (kombu.exceptions.OperationalError, redis.RedisError) as exc:
-        raise BrokerUnavailableError(f"could not queue the render: {exc}") from exc
+    send_render_message(app, settings, session_id, version)
 
 
 @worker_init.connect
