@@ -93,7 +93,7 @@ def test_fifty_concurrent_renders_get_unique_versions_and_live_is_the_newest(
 
 
 def test_late_ready_of_an_older_version_never_replaces_the_live_one(namespace, store):
-    session = store.create("compare and set")
+    session = store.sessions.create("compare and set")
     first, second = store.records.request(session.id), store.records.request(session.id)
     assert advance(store, session.id, first, "building")
     assert advance(store, session.id, second, "building")
@@ -110,7 +110,7 @@ def test_late_ready_of_an_older_version_never_replaces_the_live_one(namespace, s
 
 
 def test_ready_outcomes_racing_in_any_order_leave_the_highest_version_live(namespace, store):
-    session = store.create("racing outcomes")
+    session = store.sessions.create("racing outcomes")
     records = [store.records.request(session.id) for _ in range(30)]
     for record in records:
         assert advance(store, session.id, record, "building")

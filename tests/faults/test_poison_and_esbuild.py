@@ -57,7 +57,7 @@ def test_hanging_esbuild_is_killed_by_the_build_timeout_and_leaves_no_orphan(
     assert record.status == "failed"
     assert record.error is not None and record.error.kind == "infrastructure"
     assert record.attempts == 2
-    assert record.error.message.startswith("gave up after 2 attempts: BundlerTimeout: ")
+    assert record.error.message.startswith("gave up after 2 attempts: BundlerServiceError: ")
     assert "esbuild did not finish within 1s (build timeout) and was killed" \
         in record.error.message
     assert left == [], "an esbuild process outlived its build"
@@ -76,7 +76,7 @@ def test_crashing_esbuild_fails_as_infrastructure_with_command_exit_code_and_out
     assert record.status == "failed" and record.attempts == 2
     assert record.error is not None and record.error.kind == "infrastructure"
     assert record.error.message == (
-        f"gave up after 2 attempts: BundlerCrashed: command: {command}\n"
+        f"gave up after 2 attempts: BundlerServiceError: command: {command}\n"
         "exit code: 2\n"
         "output: esbuild exited during a build\n"
         "panic: runtime error: index out of range")
