@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RUNTIME := bundler/runtime
 
-.PHONY: setup demo test lint bench clean image image-test
+.PHONY: setup demo test lint bench docs clean image image-test
 
 setup: $(VENV)/.installed $(RUNTIME)/node_modules/.package-lock.json
 
@@ -48,6 +48,10 @@ bench: setup
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	cd bench && npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# docs/configuration.md is generated from the fields of worker/settings.py.
+docs: setup
+	$(BIN)/python -m worker.config_doc docs/configuration.md
 
 lint: setup
 	$(BIN)/ruff check bundler worker tests bench

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(target <= {COLD_TARGET_S:.0f} s): {verdict}")
     print(f"shadcn app, Bundler.build warm: median {statistics.median(samples):.1f} ms "
           f"(min {min(samples):.1f}, max {max(samples):.1f}, {len(samples)} runs); "
-          f"{len(bundle.vendor_scripts)} vendor scripts")
+          f"{len(bundle.page.vendor_scripts)} vendor scripts")
     cli_ms = statistics.median(cli.samples_ms)
     print(f"shadcn app, esbuild --bundle --minify CLI: median {cli_ms:.1f} ms "
           f"({len(cli.samples_ms)} runs)")

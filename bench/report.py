@@ -1,4 +1,5 @@
-"""Numbers in, verdicts out: summaries, the targets of issue 5, the table and the chart.
+"""Numbers in, verdicts out: summaries, the performance targets the README lists, the table
+and the chart.
 
 Every ratio compares medians (or a p95 with a median) measured in the same run. A target
 that is missed prints FAIL; nothing here rounds, clamps or drops a sample.
@@ -43,7 +44,7 @@ def _target(name: str, value: float, limit: float, *, at_least: bool = False,
 
 
 def check_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
-    """The targets of issue 5, from one run's results."""
+    """The performance targets the README lists, from one run's results."""
     esb, vite, wk = r["esbuild_cli"], r["vite_build"], r["worker"]
     ref_esb, ref_wk = esb["reference"]["median_ms"], wk["reference"]
     big, mid = "modules-1000", "modules-100"

@@ -7,7 +7,7 @@ import mimetypes
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["SourceFile", "Artifact", "ArtifactKind", "Bundle", "Diagnostic", "Route",
+__all__ = ["SourceFile", "Artifact", "ArtifactKind", "Bundle", "Diagnostic", "Page", "Route",
            "content_type_for"]
 
 Severity = Literal["error", "warning"]
@@ -111,11 +111,6 @@ class Artifact:
     kind: ArtifactKind = "asset"
 
     @property
-    def immutable(self) -> bool:
-        """Content-hashed names never change; /public/ files keep the names they were given."""
-        return self.kind != "public"
-
-    @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
 
@@ -130,29 +125,59 @@ class Route:
 
 
 @dataclass(frozen=True)
-class Bundle:
-    """A successful build: the page's scripts and styles plus every other output file."""
+class Page:
+    """What a version's ``index.html`` loads, as the shell renders it and the manifest
+    records it (so a version reusing another's files renders its own page from it).
 
+    ``overlay`` and ``vendor_scripts`` are relative to the store root (shared by every
+    version); the rest is relative to the version folder.
+    """
+
+    entry: str  # the session file the page starts from
     scripts: list[str]
     styles: list[str]
-    artifacts: list[Artifact]
-    warnings: list[Diagnostic] = field(default_factory=list)
-    entry: str = ""  # the session file the page starts from
+    overlay: str | None = None  # the runtime error overlay, loaded first
+    vendor_scripts: list[str] = field(default_factory=list)  # loaded before ``scripts``
+    favicon: str | None = None  # a /public/ icon
     routes: list[Route] = field(default_factory=list)
-    favicon: str | None = None  # a /public/ icon, relative to the version folder
-    #: The runtime error overlay script, loaded first; relative to the store root.
-    overlay: str | None = None
-    #: Vendor chunks the page loads before ``scripts``, relative to the store root (shared
-    #: by every version: they are not in ``artifacts``), and the files to upload there
-    #: when the store lacks them (the chunks and the overlay).
-    vendor_scripts: list[str] = field(default_factory=list)
-    vendor: list[Artifact] = field(default_factory=list)
     #: From the session's /index.html, when it has one: its <title>, the <meta> elements
     #: kept (``{"attribute": "name" | "property", "value": …, "content": …}``) and the ids
     #: its body declares besides ``root`` (the shell adds an element for each).
     title: str | None = None
     meta: list[dict[str, str]] = field(default_factory=list)
     mount_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's fields for the page (``vendor`` is ``vendor_scripts``)."""
+        return {"entry": self.entry, "scripts": list(self.scripts),
+                "styles": list(self.styles), "overlay": self.overlay,
+                "vendor": list(self.vendor_scripts), "favicon": self.favicon,
+                "routes": [{"route": r.route, "source": r.source, "path": r.path}
+                           for r in self.routes],
+                "title": self.title, "meta": [dict(m) for m in self.meta],
+                "mountIds": list(self.mount_ids)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Page:
+        return cls(entry=data.get("entry", ""), scripts=list(data["scripts"]),
+                   styles=list(data["styles"]), overlay=data.get("overlay"),
+                   vendor_scripts=list(data.get("vendor") or []),
+                   favicon=data.get("favicon"),
+                   routes=[Route(r["route"], r["source"], r["path"])
+                           for r in data.get("routes") or []],
+                   title=data.get("title"), meta=list(data.get("meta") or []),
+                   mount_ids=list(data.get("mountIds") or []))
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A successful build: the page, every file in the version folder, and the shared
+    files (overlay, vendor chunks) to upload to the store root when it lacks them."""
+
+    page: Page
+    artifacts: list[Artifact]
+    warnings: list[Diagnostic] = field(default_factory=list)
+    vendor: list[Artifact] = field(default_factory=list)
     #: Milliseconds spent compiling Tailwind stylesheets (part of the build's time).
     css_ms: float = 0.0
 

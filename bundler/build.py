@@ -13,6 +13,7 @@ from bundler.artifacts import (
     Artifact,
     Bundle,
     Diagnostic,
+    Page,
     Route,
     Severity,
     SourceFile,
@@ -28,7 +29,7 @@ from bundler.diagnostics import (
     with_chain,
 )
 from bundler.entry import GENERATED_ENTRY_NAME, Entry, find_entry
-from bundler.errors import BuildFailed
+from bundler.errors import DEFAULT_BUILD_TIMEOUT_S, BuildFailed
 from bundler.esbuild import EsbuildService
 from bundler.imports import ImportRules, Target
 from bundler.index_html import read_index_html
@@ -40,8 +41,8 @@ from bundler.outputs import (
     server_artifacts,
 )
 from bundler.package_json import PACKAGE_JSON, package_json_warnings
+from bundler.pins import Runtime
 from bundler.requests import PAGE_FLAGS, SERVER_FLAGS, build_request
-from bundler.runtime import Runtime
 from bundler.shell import TEMPLATES_DIR
 from bundler.syntax import merge, parse_errors
 from bundler.tailwind import TailwindService
@@ -49,11 +50,7 @@ from bundler.tsconfig import read_aliases
 from bundler.vendor import VendorSet, load_or_build_vendor
 from bundler.workspace import Workspace
 
-__all__ = ["Bundler", "DEFAULT_BUILD_TIMEOUT_S", "api_routes"]
-
-#: Generous for a sandbox app (the reference app builds in well under a second) yet short
-#: enough that a hung esbuild is killed long before the task's soft time limit.
-DEFAULT_BUILD_TIMEOUT_S = 20.0
+__all__ = ["Bundler", "api_routes"]
 
 _OUT_DIR = "out"
 _API_DIR = "/api/"
@@ -142,8 +139,8 @@ class Bundler:
         Raises :class:`BuildFailed` with every diagnostic when the files do not build.
         """
         sources = {f.path: f for f in files}
-        page = read_index_html(sources)
-        entry = find_entry(sources, page)
+        index_page = read_index_html(sources)
+        entry = find_entry(sources, index_page)
         public, errors = public_artifacts(files)
         routes = api_routes(list(sources))
         errors += _duplicate_routes(routes)
@@ -164,7 +161,7 @@ class Bundler:
             browser = self._esbuild(root, entry, sources, "browser")
             errors += browser.errors
             warnings = [*package_json_warnings(sources, self.runtime.allowed_packages),
-                        *(page.warnings if page else []), *browser.warnings]
+                        *(index_page.warnings if index_page else []), *browser.warnings]
             server = None
             if routes:
                 server = self._esbuild(root, entry, sources, "server", routes)
@@ -196,21 +193,24 @@ class Bundler:
             public_names = {a.path for a in public}
             vendor_scripts = vendor.scripts_for(browser.vendored) if vendor else []
             chunks = {vendor.folder + c.file: c for c in vendor.chunks.values()} if vendor else {}
-            return Bundle(
-                vendor_scripts=vendor_scripts,
-                vendor=[overlay, *(Artifact(path, chunks[path].content, content_type_for(path),
-                                            "vendor") for path in vendor_scripts)],
+            page = Page(
+                entry=entry.path,
                 scripts=scripts,
-                styles=[*(page.styles if page else []), *styles],
+                styles=[*(index_page.styles if index_page else []), *styles],
+                overlay=overlay.path,
+                vendor_scripts=vendor_scripts,
+                favicon=next((name for name in FAVICONS if name in public_names), None),
+                routes=routes,
+                title=index_page.title if index_page else None,
+                meta=index_page.meta if index_page else [],
+                mount_ids=index_page.mount_ids if index_page else [],
+            )
+            return Bundle(
+                page=page,
                 artifacts=sorted([*artifacts, *public], key=lambda a: a.path),
                 warnings=warnings,
-                entry=entry.path,
-                routes=routes,
-                overlay=overlay.path,
-                favicon=next((name for name in FAVICONS if name in public_names), None),
-                title=page.title if page else None,
-                meta=page.meta if page else [],
-                mount_ids=page.mount_ids if page else [],
+                vendor=[overlay, *(Artifact(path, chunks[path].content, content_type_for(path),
+                                            "vendor") for path in vendor_scripts)],
                 css_ms=css.ms,
             )
 

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bundler.artifacts import Diagnostic
 
-__all__ = ["BundlerError", "BuildFailed", "BundlerUnavailable", "BundlerCrashed", "BundlerTimeout"]
+__all__ = ["BundlerError", "BuildFailed", "BundlerUnavailable", "BundlerCrashed", "BundlerTimeout",
+           "DEFAULT_BUILD_TIMEOUT_S"]
+
+#: When a build becomes :class:`BundlerTimeout`. Generous for a sandbox app (the reference
+#: app builds in well under a second) yet short enough that a hung esbuild is killed long
+#: before the task's soft time limit.
+DEFAULT_BUILD_TIMEOUT_S = 20.0
 
 
 class BundlerError(Exception):

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from bundler.barrels import BARREL_NAMESPACE
 from bundler.entry import GENERATED_ENTRY_NAME
 from bundler.esbuild import message
+from bundler.pins import package_name
 from bundler.requests import RESOLVE_EXTENSIONS, Plugin
-from bundler.runtime import package_name
 from bundler.suggestions import suggestion
 from bundler.tsconfig import Aliases
 from bundler.vendor import ALIASED_PACKAGES, VENDOR_NAMESPACE, VendorSet, shim_source

@@ -15,7 +15,7 @@ import json
 from collections.abc import Collection, Mapping
 
 from bundler.artifacts import Diagnostic, SourceFile
-from bundler.runtime import BUILD_TOOLS, package_name
+from bundler.pins import BUILD_TOOLS, package_name
 
 __all__ = ["PACKAGE_JSON", "package_json_warnings"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.barrels import BARREL_PACKAGES
-from bundler.runtime import Runtime, package_name
+from bundler.pins import Runtime, package_name
 
 __all__ = ["Group", "allowlist", "allowlist_markdown", "dependency_graph", "group_packages",
            "locked_versions", "package_of_path"]

@@ -24,9 +24,9 @@ import jinja2
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
-from bundler.artifacts import Bundle, Diagnostic
+from bundler.artifacts import Diagnostic, Page
 
-__all__ = ["render_index", "render_error", "csp_hash", "content_security_policy",
+__all__ = ["index_html", "error_html", "csp_hash", "content_security_policy",
            "SHELL_VERSION", "TEMPLATES_DIR", "DEFAULT_TITLE"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -70,7 +70,7 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
     )
 
 
-def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
+def index_html(page: Page, *, session_id: str, version: int, name: str,
                  google_scopes: Sequence[str], root_url: str = "",
                  templates_dir: Path = TEMPLATES_DIR) -> bytes:
     """The version's ``index.html``: title, styles, runtime config and scripts.
@@ -87,21 +87,21 @@ def render_index(bundle: Bundle, *, session_id: str, version: int, name: str,
     }
     config_script = f"window.__STAGE__ = {htmlsafe_json_dumps(config, sort_keys=True)};"
     html = _environment(templates_dir).get_template("index.html.j2").render(
-        title=bundle.title or name.strip() or DEFAULT_TITLE,
-        meta=bundle.meta,
-        mount_ids=bundle.mount_ids,
-        styles=bundle.styles,
-        scripts=[*([root_url + bundle.overlay] if bundle.overlay else []),
-                 *(root_url + path for path in bundle.vendor_scripts), *bundle.scripts],
+        title=page.title or name.strip() or DEFAULT_TITLE,
+        meta=page.meta,
+        mount_ids=page.mount_ids,
+        styles=page.styles,
+        scripts=[*([root_url + page.overlay] if page.overlay else []),
+                 *(root_url + path for path in page.vendor_scripts), *page.scripts],
         config_script=Markup(config_script),
         csp=content_security_policy(f"'self' {csp_hash(config_script)}", _APP_STYLE_SRC),
-        favicon=bundle.favicon,
+        favicon=page.favicon,
         shell_version=SHELL_VERSION,
     )
     return html.encode("utf-8")
 
 
-def render_error(diagnostics: Sequence[Diagnostic], *, message: str, version: int, name: str,
+def error_html(diagnostics: Sequence[Diagnostic], *, message: str, version: int, name: str,
                  templates_dir: Path = TEMPLATES_DIR) -> bytes:
     """A failed version's ``index.html``: every diagnostic with its code frame, escaped."""
     style = _read(templates_dir / "error.css")

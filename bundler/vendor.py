@@ -35,8 +35,8 @@ from bundler.barrels import read_barrel
 from bundler.errors import BundlerCrashed
 from bundler.esbuild import EsbuildService
 from bundler.packages import Group, dependency_graph, group_packages, package_of_path
+from bundler.pins import Runtime, package_name
 from bundler.requests import BROWSER_FLAGS, Plugin, build_request
-from bundler.runtime import Runtime, package_name
 
 __all__ = ["ALIASED_PACKAGES", "VendorChunk", "VendorSet", "load_or_build_vendor",
            "shim_source", "REGISTRY", "VENDOR_NAMESPACE"]

@@ -2,6 +2,7 @@
 
 from worker.errors import (
     BrokerUnavailableError,
+    BundlerServiceError,
     ConfigError,
     FileNotFoundInSessionError,
     InfrastructureError,
@@ -18,6 +19,7 @@ from worker.settings import Settings
 
 __all__ = [
     "BrokerUnavailableError",
+    "BundlerServiceError",
     "ConfigError",
     "FileNotFoundInSessionError",
     "InfrastructureError",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import kombu.exceptions
+import redis
 from celery import Celery
 
+from worker.errors import BrokerUnavailableError
 from worker.settings import Settings
 
-__all__ = ["create_celery", "TASK_NAME", "CHECK_TASK_NAME"]
+__all__ = ["create_celery", "send_render_message", "TASK_NAME", "CHECK_TASK_NAME"]
 
 #: The contract: task name, queue (``STAGE_QUEUE``), JSON, kwargs session_id and version.
 TASK_NAME = "stage.render"
@@ -57,3 +60,13 @@ def create_celery(settings: Settings, *, include: list[str] | None = None) -> Ce
         worker_send_task_events=True,  # Flower and `celery events` see the workers
     )
     return app
+
+
+def send_render_message(celery: Celery, settings: Settings, session_id: str,
+                        version: int) -> None:
+    """Send the contract's message. Raises BrokerUnavailableError when it is not taken."""
+    try:
+        celery.send_task(TASK_NAME, kwargs={"session_id": session_id, "version": version},
+                         queue=settings.queue)
+    except (kombu.exceptions.OperationalError, redis.RedisError) as exc:
+        raise BrokerUnavailableError(f"could not queue the render: {exc}") from exc

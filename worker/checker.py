@@ -4,7 +4,7 @@
 app. Each pool process keeps one Chromium (:class:`worker.browser.Chromium`, launched on
 its first check) and opens a fresh browser context per check. A check reads the render
 record, opens the version from the artifact store (:func:`worker.check.run_check`) and
-stores the result on the record once (:meth:`SessionStore.record_check`); it never
+stores the result on the record once (:meth:`RenderRecords.record_check`); it never
 changes the record's status or the live version.
 """
 
@@ -31,7 +31,8 @@ from worker.errors import InvalidInputError, RenderNotFoundError
 from worker.inputs import SESSION_ID_PATTERN
 from worker.metrics import observe_check, serve_metrics
 from worker.models import RenderRecord
-from worker.sessions import SessionStore, connect_redis
+from worker.redis_client import connect_redis
+from worker.sessions import RedisStores
 from worker.settings import Settings
 from worker.storage import ArtifactStore, store_from_settings
 
@@ -48,19 +49,20 @@ class CheckerContext:
     """What one checker process keeps between checks: Redis, the store, its Chromium."""
 
     settings: Settings
-    sessions: SessionStore
+    redis: RedisStores
     store: ArtifactStore
     checker: BootChecker
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CheckerContext:
         store = store_from_settings(settings)
-        return cls(settings, SessionStore(connect_redis(settings.redis_url), settings), store,
+        return cls(settings, RedisStores.connect(settings), store,
                    BootChecker(Chromium(settings.chromium_path), store,
                                settings.check_timeout_s))
 
     def close(self) -> None:
         self.checker.close()
+        self.redis.close()
 
 
 _context: CheckerContext | None = None
@@ -102,7 +104,7 @@ def run_boot_check(ctx: CheckerContext, session_id: str, version: int) -> Render
     """
     started = time.perf_counter()
     try:
-        record = ctx.sessions.get_record(session_id, version)
+        record = ctx.redis.records.get(session_id, version)
     except (RenderNotFoundError, InvalidInputError) as exc:
         log.error("check dropped session=%s version=%s outcome=unknown-render reason=%s",
                   session_id, version, exc)
@@ -118,10 +120,10 @@ def run_boot_check(ctx: CheckerContext, session_id: str, version: int) -> Render
     index_key = record.index_key.removeprefix(ctx.store.prefix)
     result, _ = ctx.checker.check(index_key)
     seconds = time.perf_counter() - started
-    if not ctx.sessions.record_check(session_id, version, result):
+    if not ctx.redis.records.record_check(session_id, version, result):
         log.info("check discarded session=%s version=%s outcome=another-check-stored-first",
                  session_id, version)
-        return ctx.sessions.get_record(session_id, version)
+        return ctx.redis.records.get(session_id, version)
     observe_check(result, seconds)
     fields = {"event": "check", "session": session_id, "version": version,
               "taskId": logs.task_id.get(), "status": result.status,
@@ -129,7 +131,7 @@ def run_boot_check(ctx: CheckerContext, session_id: str, version: int) -> Render
               "timingsMs": result.timings_ms}
     log.info("check session=%s version=%s outcome=%s ms=%.0f", session_id, version,
              result.status, seconds * 1000, extra={logs.RENDER_FIELDS: fields})
-    return ctx.sessions.get_record(session_id, version)
+    return ctx.redis.records.get(session_id, version)
 
 
 def _prepare_next(ctx: CheckerContext) -> None:

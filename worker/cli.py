@@ -9,8 +9,9 @@
     stage-render packages [--json | --markdown]
 
 ``render`` is the embedded default: no Redis, no S3, artifacts in a local folder.
-Exit codes: 0 ready, 1 the render (or with ``--check``, its boot check) failed, 2 usage or
-input errors.
+Exit codes: 0 ready, 1 the render (or with ``--check``, its boot check) failed or a
+service (Redis, the broker, storage) did not serve, in one line and never a traceback, 2
+usage or input errors.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bundler import BundlerUnavailable
-from worker.errors import ConfigError, InvalidInputError, StorageError
+from worker.errors import ConfigError, InfrastructureError, InvalidInputError
 from worker.inputs import (
     file_payload,
     validate_files,
@@ -36,9 +36,9 @@ from worker.inputs import (
     validate_scopes,
     validate_session_id,
 )
-from worker.models import RenderError, RenderRecord, utc_now
-from worker.render import RenderInput, bundler_from_settings, render_snapshot
-from worker.sessions import SessionStore, connect_redis
+from worker.models import RenderError, RenderRecord
+from worker.pipeline import RenderInput, build_version, bundler_from_settings, input_hash
+from worker.sessions import RedisStores
 from worker.settings import Settings
 from worker.storage import LocalStore
 
@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, InvalidInputError) as exc:
         print(f"stage-render: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except InfrastructureError as exc:  # Redis, the broker or storage did not serve
+        print(f"stage-render: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,7 +151,12 @@ def _serve(root: Path, port: int, page: str = "") -> int:
     if not root.is_dir():
         print(f"stage-render: {root} is not a folder", file=sys.stderr)
         return EXIT_USAGE
-    server = make_server(root, port=port)
+    try:
+        server = make_server(root, port=port)
+    except OSError as exc:  # the port is taken, or not ours to bind
+        print(f"stage-render: cannot serve on port {port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return EXIT_FAILED
     host, bound = str(server.server_address[0]), server.server_address[1]
     print(f"serving {root.resolve()} at http://{host}:{bound}/{page}  (Ctrl-C stops)",
           flush=True)
@@ -165,8 +173,7 @@ def _reap(args: argparse.Namespace) -> int:
     from worker.reaper import reap_stuck
     from worker.tasks import send_render, settings
 
-    sessions = SessionStore(connect_redis(settings.redis_url), settings)
-    reaped = reap_stuck(sessions, send_render, dry_run=args.dry_run)
+    reaped = reap_stuck(RedisStores.connect(settings), send_render, dry_run=args.dry_run)
     for item in reaped:
         print(f"{item.session_id} version {item.version}: "
               f"{'would be ' if args.dry_run else ''}{item.action}")
@@ -192,25 +199,21 @@ def _render(args: argparse.Namespace) -> int:
     bundler = bundler_from_settings(settings)
     job = RenderInput(session_id, version, name, scopes,
                       [f.as_source() for f in files])
-    record = RenderRecord(version=version, status="building", requested_at=utc_now(),
-                          started_at=utc_now(), attempts=1)
+    record = RenderRecord.queued(version).started()
     progress = None if args.json or not sys.stderr.isatty() else _progress_line
     started = time.perf_counter()
     try:
-        rendered = render_snapshot(job, bundler=bundler, store=store,
-                                   max_output_bytes=settings.max_output_bytes,
-                                   progress=progress)
-    except (BundlerUnavailable, StorageError) as exc:
-        record = _failed(record, RenderError("infrastructure", str(exc)), started)
+        digest = input_hash(job, bundler)
+        built = build_version(job, digest=digest, bundler=bundler, store=store,
+                              max_output_bytes=settings.max_output_bytes, progress=progress)
+    except InfrastructureError as exc:
+        record = record.failed(RenderError("infrastructure", str(exc)),
+                               {"total": _ms(started)})
     else:
-        record = RenderRecord.from_dict({
-            **record.to_dict(), "status": "failed" if rendered.error else "ready",
-            "finishedAt": utc_now(),
-            "error": rendered.error.to_dict() if rendered.error else None,
-            "timingsMs": {**rendered.timings_ms, "total": _ms(started)},
-            "inputHash": rendered.input_hash, "indexKey": rendered.index_key,
-            "url": rendered.url, "indexPath": rendered.index_path,
-            "warnings": [w.to_dict() for w in rendered.warnings]})
+        record = record.finished(
+            error=built.error, timings_ms={**built.timings_ms, "total": _ms(started)},
+            input_hash=digest, index_key=built.index_key, url=built.url,
+            index_path=built.index_path, warnings=built.warnings)
     finally:
         bundler.close()
     if args.check and record.status == "ready" and record.index_key:
@@ -288,12 +291,6 @@ def _report(record: RenderRecord, name: str, out: Path) -> None:
             print(f"    {gutter}{' ' * max(0, diagnostic.column - 1)}^", file=sys.stderr)
 
 
-def _failed(record: RenderRecord, error: RenderError, started: float) -> RenderRecord:
-    return RenderRecord.from_dict({**record.to_dict(), "status": "failed",
-                                   "finishedAt": utc_now(), "error": error.to_dict(),
-                                   "timingsMs": {"total": _ms(started)}})
-
-
 def _read_folder(folder: Path) -> list[dict[str, Any]]:
     files = []
     for current, dirs, names in os.walk(folder):
@@ -341,7 +338,7 @@ def _worker(args: argparse.Namespace) -> int:
         # to this folder and the main process serves their sum.
         folder = Path(tempfile.mkdtemp(prefix="stage-metrics-"))
         os.environ[_METRICS_DIR_ENV] = str(folder)
-    from worker.app import app, settings  # reads and validates STAGE_* settings
+    from worker.celery_app import app, settings  # reads and validates STAGE_* settings
 
     argv = ["worker", f"--loglevel={args.loglevel}", f"--queues={settings.queue}",
             f"--hostname={args.hostname or f'stage-{os.getpid()}@%h'}"]

@@ -12,64 +12,56 @@ as a gateway in another language would.
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import kombu.exceptions
 import redis
 from celery import Celery
 
-from worker.apps import App, AppStore, Channels, Publication
-from worker.celery_config import TASK_NAME, create_celery
+from worker.celery_config import create_celery, send_render_message
 from worker.errors import BrokerUnavailableError, InvalidInputError, RenderTimeoutError
 from worker.inputs import validate_files, validate_name, validate_scopes
-from worker.models import FileContent, RenderError, RenderRecord, Session, SessionStatus, utc_now
-from worker.sessions import SessionStore, connect_redis
+from worker.models import FileContent, RenderError, RenderRecord, Session, SessionStatus
+from worker.publishing import App, AppStore, Channels, Publication
+from worker.redis_client import connect_redis
+from worker.sessions import RedisStores
 from worker.settings import Settings
 from worker.storage import ArtifactStore, store_from_settings
 
 __all__ = ["StageClient", "SessionsAPI", "AppsAPI"]
 
-_RECHECK_S = 1.0  # longest wait between two reads of a record, should a wake-up be lost
-
-
 class SessionsAPI:
     """``client.sessions``: create, push files, set scopes, render, status, read files."""
 
-    def __init__(self, store: SessionStore, celery: Celery, settings: Settings) -> None:
-        self._store = store
+    def __init__(self, stores: RedisStores, celery: Celery, settings: Settings) -> None:
+        self._sessions = stores.sessions
+        self._records = stores.records
         self._celery = celery
         self._settings = settings
 
     def create(self, name: str) -> Session:
         """Open a session. ``name`` becomes the page title."""
-        return self._store.create(validate_name(name, self._settings))
+        return self._sessions.create(validate_name(name, self._settings))
 
     def set_google_scopes(self, session_id: str, scopes: Sequence[str]) -> list[str]:
         """Declare the Google OAuth scopes (https:// URLs) the app will ask for."""
         valid = validate_scopes(scopes, self._settings)
-        self._store.set_google_scopes(session_id, valid)
+        self._sessions.set_google_scopes(session_id, valid)
         return valid
 
     def push_files(self, session_id: str, files: Sequence[Mapping[str, Any]]) -> None:
         """Write files (``{"path", "content", "encoding"?}``): all of them, or none."""
-        self._store.push_files(session_id, validate_files(files, self._settings))
+        self._sessions.push_files(session_id, validate_files(files, self._settings))
 
     def render(self, session_id: str) -> RenderRecord:
         """Ask for a render of the session's files; returns the ``queued`` record."""
-        record = self._store.request_render(session_id)
+        record = self._records.request(session_id)
         try:
-            self._celery.send_task(TASK_NAME, kwargs={"session_id": session_id,
-                                                      "version": record.version},
-                                   queue=self._settings.queue)
-        except (kombu.exceptions.OperationalError, redis.ConnectionError) as exc:
-            failed = dataclasses.replace(record, status="failed", finished_at=utc_now(),
-                                         error=RenderError("infrastructure",
-                                                           f"could not queue the render: {exc}"))
-            self._store.transition(session_id, failed)
-            raise BrokerUnavailableError(f"could not queue the render: {exc}") from exc
+            send_render_message(self._celery, self._settings, session_id, record.version)
+        except BrokerUnavailableError as exc:
+            self._records.transition(session_id, record.failed(
+                RenderError("infrastructure", str(exc))))
+            raise
         return record
 
     def wait_for_render(self, session_id: str, version: int,
@@ -78,19 +70,11 @@ class SessionsAPI:
 
         Raises RenderTimeoutError after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            record = self._store.get_record(session_id, version)
-            if record.terminal:
-                return record
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise RenderTimeoutError(
-                    f"render {version} of session {session_id} is still {record.status} "
-                    f"after {timeout:g}s")
-            # Woken by the worker's announcement of an outcome; the cap re-reads anyway in
-            # case the announcement was missed (pub/sub keeps nothing for late listeners).
-            self._store.wait_for_outcome(session_id, version, min(remaining, _RECHECK_S))
+        record = self._records.wait(session_id, version, timeout)
+        if not record.terminal:
+            raise RenderTimeoutError(f"render {version} of session {session_id} is still "
+                                     f"{record.status} after {timeout:g}s")
+        return record
 
     def wait_for_check(self, session_id: str, version: int,
                        timeout: float = 60.0) -> RenderRecord:
@@ -100,7 +84,7 @@ class SessionsAPI:
         render ended without being ready (nothing to check), RenderTimeoutError after
         ``timeout`` seconds.
         """
-        record = self._store.wait_for_check(session_id, version, timeout)
+        record = self._records.wait_for_check(session_id, version, timeout)
         if record.check is not None:
             return record
         if record.terminal and record.status != "ready":
@@ -112,15 +96,15 @@ class SessionsAPI:
 
     def get_render(self, session_id: str, version: int) -> RenderRecord:
         """One render record by version."""
-        return self._store.get_record(session_id, version)
+        return self._records.get(session_id, version)
 
     def status(self, session_id: str) -> SessionStatus:
         """Files, scopes, the newest requested render and the live (newest ready) one."""
-        return self._store.status(session_id)
+        return self._sessions.status(session_id)
 
     def read_file(self, session_id: str, path: str) -> FileContent:
         """A file as pushed: text, or base64 when it was pushed as base64."""
-        return self._store.read_file(session_id, path)
+        return self._sessions.read_file(session_id, path)
 
 
 class AppsAPI:
@@ -171,9 +155,9 @@ class StageClient:
         self.settings = settings
         self._redis = redis_client or connect_redis(settings.redis_url)
         self._celery = celery or create_celery(settings)
-        sessions = SessionStore(self._redis, settings)
-        self.sessions = SessionsAPI(sessions, self._celery, settings)
-        self.apps = AppsAPI(AppStore(sessions, store or store_from_settings(settings)))
+        stores = RedisStores(self._redis, settings)
+        self.sessions = SessionsAPI(stores, self._celery, settings)
+        self.apps = AppsAPI(AppStore(stores, store or store_from_settings(settings)))
 
     @classmethod
     def from_env(cls, **overrides: Any) -> StageClient:

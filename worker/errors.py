@@ -13,11 +13,14 @@
      └── InfrastructureError                a service failed; renders retry these with backoff
           ├── StoreUnavailableError          Redis did not answer
           ├── BrokerUnavailableError         the render could not be queued
+          ├── BundlerServiceError            esbuild crashed, timed out or could not start
           └── StorageError                   the artifact store failed
                └── UploadError               an object could not be written
 
 Build errors (the session's code does not compile) are :class:`bundler.BuildFailed`; the
-worker records them on the render and never retries them.
+worker records them on the render and never retries them. The bundler's own
+:class:`bundler.BundlerUnavailable` becomes :class:`BundlerServiceError` where the worker
+calls the bundler, so every retried error has one root.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "InfrastructureError",
     "StoreUnavailableError",
     "BrokerUnavailableError",
+    "BundlerServiceError",
     "StorageError",
     "UploadError",
 ]
@@ -91,6 +95,10 @@ class StoreUnavailableError(InfrastructureError):
 
 class BrokerUnavailableError(InfrastructureError):
     """The broker did not take the render message."""
+
+
+class BundlerServiceError(InfrastructureError):
+    """The bundler could not build (esbuild crashed, timed out or could not start)."""
 
 
 class StorageError(InfrastructureError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import string
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -193,6 +194,11 @@ def validate_scopes(scopes: Any, settings: Settings) -> list[str]:
         if any(c.isspace() or unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in scope):
             raise InvalidInputError(f'googleScopes: "{shown}" contains whitespace or control '
                                     "characters")
+        bad = _first_outside_uri_syntax(scope)
+        if bad is not None:
+            raise InvalidInputError(f'googleScopes: "{shown}" is not an https:// URL: '
+                                    f"{bad!a} may not appear in it (RFC 3986 allows "
+                                    f"letters, digits, {_URI_PUNCTUATION} and %XX escapes)")
         try:
             parts = urlsplit(scope)
         except ValueError:  # "https://[" and friends: not a URL at all
@@ -200,6 +206,25 @@ def validate_scopes(scopes: Any, settings: Settings) -> list[str]:
         if parts is None or parts.scheme != "https" or not parts.hostname:
             raise InvalidInputError(f'googleScopes: "{shown}" is not an https:// URL')
     return list(unique)
+
+
+# RFC 3986's unreserved, gen-delims and sub-delims characters, but for the single quote:
+# no scope uses it, and it ends an HTML attribute. Everything else (quotes, angle brackets,
+# backslash, spaces, non-ASCII) must be %-escaped in a URI.
+_URI_PUNCTUATION = "-._~:/?#[]@!$&()*+,;="
+_URI_CHARACTERS = frozenset(string.ascii_letters + string.digits + _URI_PUNCTUATION)
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _first_outside_uri_syntax(url: str) -> str | None:
+    """The first character (or a ``%`` without two hex digits) a URI may not contain."""
+    for index, char in enumerate(url):
+        if char == "%":
+            if not _PERCENT_ESCAPE.match(url, index):
+                return url[index:index + 3]
+        elif char not in _URI_CHARACTERS:
+            return char
+    return None
 
 
 def validate_name(name: Any, settings: Settings, field: str = "name") -> str:

@@ -1,14 +1,12 @@
-"""A render job against the session store: read the record, build, record the outcome.
+"""A render job against Redis: read the record, build the version, record the outcome.
 
-The Celery task is a thin wrapper around :func:`run_render`; infrastructure errors
-propagate out of it so the task can retry them, build errors are recorded here.
+The Celery task is a thin wrapper around :func:`run_job`; infrastructure errors propagate
+out of it so the task can retry them, build errors are recorded here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,13 +15,15 @@ from bundler import Bundler
 from worker import logs
 from worker.errors import InvalidInputError, RenderNotFoundError
 from worker.metrics import observe_cache_hits, observe_outcome
-from worker.models import RenderError, RenderRecord, utc_now
-from worker.render import RenderInput, bundler_from_settings, input_hash, render_snapshot
-from worker.sessions import SessionStore, connect_redis
+from worker.models import RenderError, RenderRecord
+from worker.pipeline import RenderInput, build_version, bundler_from_settings, input_hash
+from worker.records import RenderRecords
+from worker.retry import RetryPolicy
+from worker.sessions import RedisStores
 from worker.settings import Settings
 from worker.storage import ArtifactStore, store_from_settings
 
-__all__ = ["WorkerContext", "run_render", "record_failure"]
+__all__ = ["WorkerContext", "run_job", "record_failure"]
 
 log = logging.getLogger("stage.render")
 
@@ -36,10 +36,9 @@ class WorkerContext:
     """
 
     settings: Settings
-    sessions: SessionStore
+    redis: RedisStores
     store: ArtifactStore
     bundler: Bundler
-    pid: int
     send_check: Callable[[str, int], None] | None = None
 
     @classmethod
@@ -47,10 +46,9 @@ class WorkerContext:
                       send_check: Callable[[str, int], None] | None = None) -> WorkerContext:
         return cls(
             settings=settings,
-            sessions=SessionStore(connect_redis(settings.redis_url), settings),
+            redis=RedisStores.connect(settings),
             store=store_from_settings(settings),
             bundler=bundler_from_settings(settings),
-            pid=os.getpid(),
             send_check=send_check,
         )
 
@@ -58,15 +56,16 @@ class WorkerContext:
         self.bundler.close()
 
 
-def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecord | None:
+def run_job(ctx: WorkerContext, session_id: str, version: int) -> RenderRecord | None:
     """Run one render job to a terminal record. None when there is nothing to render.
 
     Safe to run twice, at once or after a crash: a version that already ended is left
     alone, and the outcome is stored only if no other run stored one first.
     """
     started = time.perf_counter()
+    records = ctx.redis.records
     try:
-        record = ctx.sessions.get_record(session_id, version)
+        record = records.get(session_id, version)
     except (RenderNotFoundError, InvalidInputError) as exc:
         log.error("render skipped session=%s version=%s outcome=unknown-render reason=%s",
                   session_id, version, exc)
@@ -76,60 +75,51 @@ def run_render(ctx: WorkerContext, session_id: str, version: int) -> RenderRecor
                  session_id, version, record.status)
         return record
 
-    if ctx.settings.coalesce and record.status == "queued" and _newer_pending(ctx, session_id,
+    if ctx.settings.coalesce and record.status == "queued" and _newer_pending(records,
+                                                                              session_id,
                                                                               record):
-        superseded = dataclasses.replace(record, status="superseded", finished_at=utc_now(),
-                                         timings_ms={"total": _ms_since(started)})
-        return _store_outcome(ctx.sessions, session_id, superseded)
+        return _store_outcome(records, session_id,
+                              record.superseded({"total": _ms_since(started)}))
 
-    allowed = ctx.settings.render_max_retries + 1
-    if record.attempts >= allowed:
+    if RetryPolicy.from_settings(ctx.settings).exhausted(record.attempts):
         # Each attempt that ended without an outcome lost its worker (killed, out of memory,
         # past the hard time limit); redelivering it again would loop for ever.
         log.error("render session=%s version=%s outcome=failed kind=infrastructure "
                   "reason=gave up after %d attempts that lost their worker",
                   session_id, version, record.attempts)
-        return _finish(ctx, session_id, record, started, RenderError(
+        return _store_outcome(records, session_id, record.failed(RenderError(
             "infrastructure", f"gave up after {record.attempts} attempts: the worker running "
-            "each one was lost (killed, out of memory or past the hard time limit)"), {})
+            "each one was lost (killed, out of memory or past the hard time limit)"),
+            {"total": _ms_since(started)}))
 
-    building = dataclasses.replace(record, status="building", started_at=utc_now(),
-                                   attempts=record.attempts + 1)
+    building = record.started()
     write_started = time.perf_counter()
-    if not ctx.sessions.transition(session_id, building):
-        return ctx.sessions.get_record(session_id, version)
+    if not records.transition(session_id, building):
+        return records.get(session_id, version)
     timings = {"record": _ms_since(write_started)}
 
     gather_started = time.perf_counter()
-    snapshot = ctx.sessions.snapshot(session_id)
+    snapshot = ctx.redis.sessions.snapshot(session_id)
     timings["gather"] = _ms_since(gather_started)
     if snapshot is None:
-        return _finish(ctx, session_id, building, started, RenderError(
+        return _store_outcome(records, session_id, building.failed(RenderError(
             "infrastructure", f"session {session_id} disappeared before its render ran"),
-            timings)
+            {**timings, "total": _ms_since(started)}))
 
     job = RenderInput(session_id, version, snapshot.name, snapshot.google_scopes, snapshot.files)
-    reuse = ctx.sessions.stored_input(input_hash(job, ctx.bundler)) if ctx.settings.dedupe \
-        else None
-    rendered = render_snapshot(job, bundler=ctx.bundler, store=ctx.store,
-                               max_output_bytes=ctx.settings.max_output_bytes, reuse=reuse)
-    observe_cache_hits(rendered.cache_hits)
-    if rendered.error is None and ctx.settings.dedupe:
-        folder = rendered.index_key.removeprefix(ctx.store.prefix).removesuffix("index.html")
-        ctx.sessions.remember_input(rendered.input_hash, folder)
-    outcome = dataclasses.replace(
-        building,
-        status="failed" if rendered.error else "ready",
-        error=rendered.error,
-        finished_at=utc_now(),
-        timings_ms={**timings, **rendered.timings_ms, "total": _ms_since(started)},
-        input_hash=rendered.input_hash,
-        index_key=rendered.index_key,
-        url=rendered.url,
-        index_path=rendered.index_path,
-        warnings=rendered.warnings,
-    )
-    stored = _store_outcome(ctx.sessions, session_id, outcome, rendered.uploaded_bytes)
+    digest = input_hash(job, ctx.bundler)
+    reuse = ctx.redis.inputs.folder_for(digest) if ctx.settings.dedupe else None
+    built = build_version(job, digest=digest, bundler=ctx.bundler, store=ctx.store,
+                          max_output_bytes=ctx.settings.max_output_bytes, reuse=reuse)
+    observe_cache_hits(built.cache_hits)
+    if built.error is None and ctx.settings.dedupe:
+        ctx.redis.inputs.remember(digest, built.folder)
+    outcome = building.finished(
+        error=built.error, timings_ms={**timings, **built.timings_ms,
+                                       "total": _ms_since(started)},
+        input_hash=digest, index_key=built.index_key, url=built.url,
+        index_path=built.index_path, warnings=built.warnings)
+    stored = _store_outcome(records, session_id, outcome, built.uploaded_bytes)
     if stored is outcome and outcome.status == "ready":  # this run's outcome was stored
         _queue_check(ctx, session_id, version)
     return stored
@@ -146,47 +136,38 @@ def _queue_check(ctx: WorkerContext, session_id: str, version: int) -> None:
                     session_id, version, type(exc).__name__, exc)
 
 
-def _newer_pending(ctx: WorkerContext, session_id: str, record: RenderRecord) -> bool:
+def _newer_pending(records: RenderRecords, session_id: str, record: RenderRecord) -> bool:
     """A newer render of the session is waiting: building this one would be wasted.
 
     The newer one reads the session's files when it runs, so it shows everything this
     one would have shown, and more.
     """
-    newest = ctx.sessions.newest_version(session_id)
+    newest = records.newest_version(session_id)
     if newest <= record.version:
         return False
     try:
-        return not ctx.sessions.get_record(session_id, newest).terminal
+        return not records.get(session_id, newest).terminal
     except RenderNotFoundError:
         return False
 
 
-def record_failure(sessions: SessionStore, session_id: str, version: int, message: str) -> None:
+def record_failure(records: RenderRecords, session_id: str, version: int, message: str) -> None:
     """Record an infrastructure failure (after the last retry) unless the version ended."""
     try:
-        record = sessions.get_record(session_id, version)
+        record = records.get(session_id, version)
     except (RenderNotFoundError, InvalidInputError):
         return
-    if record.terminal:
-        return
-    failed = dataclasses.replace(record, status="failed", finished_at=utc_now(),
-                                 error=RenderError("infrastructure", message))
-    _store_outcome(sessions, session_id, failed)
+    if not record.terminal:
+        _store_outcome(records, session_id, record.failed(RenderError("infrastructure",
+                                                                      message)))
 
 
-def _finish(ctx: WorkerContext, session_id: str, building: RenderRecord, started: float,
-            error: RenderError, timings: dict[str, float]) -> RenderRecord:
-    failed = dataclasses.replace(building, status="failed", finished_at=utc_now(), error=error,
-                                 timings_ms={**timings, "total": _ms_since(started)})
-    return _store_outcome(ctx.sessions, session_id, failed)
-
-
-def _store_outcome(sessions: SessionStore, session_id: str, record: RenderRecord,
+def _store_outcome(records: RenderRecords, session_id: str, record: RenderRecord,
                    uploaded_bytes: int = 0) -> RenderRecord:
-    if not sessions.transition(session_id, record):
+    if not records.transition(session_id, record):
         log.info("render discarded session=%s version=%s outcome=another-run-finished-first",
                  session_id, record.version)
-        return sessions.get_record(session_id, record.version)
+        return records.get(session_id, record.version)
     observe_outcome(record, uploaded_bytes)
     fields = {
         "event": "render",

@@ -7,6 +7,8 @@ docs/contract.md), so a gateway in another language reads the same JSON.
 from __future__ import annotations
 
 import base64
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -161,9 +163,50 @@ class RenderRecord:
     warnings: list[Diagnostic] = field(default_factory=list)
     check: Check | None = None  # set once, by the boot check of a ready version
 
+    @classmethod
+    def queued(cls, version: int) -> RenderRecord:
+        """A render just requested."""
+        return cls(version=version, status="queued", requested_at=utc_now())
+
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    def started(self) -> RenderRecord:
+        """This render as a new attempt at it begins."""
+        return dataclasses.replace(self, status="building", started_at=utc_now(),
+                                   attempts=self.attempts + 1)
+
+    def finished(self, *, error: RenderError | None = None,
+                 timings_ms: dict[str, float] | None = None, input_hash: str | None = None,
+                 index_key: str | None = None, url: str | None = None,
+                 index_path: str | None = None,
+                 warnings: Sequence[Diagnostic] = ()) -> RenderRecord:
+        """This render ended: ``ready``, or ``failed`` with ``error``.
+
+        ``timings_ms`` replaces the timings so far when given; the stored page's place
+        (``index_key``, ``url``, ``index_path``) is set for a failed build too, whose page
+        says why.
+        """
+        return dataclasses.replace(
+            self, status="failed" if error else "ready", error=error, finished_at=utc_now(),
+            timings_ms=self.timings_ms if timings_ms is None else dict(timings_ms),
+            input_hash=input_hash, index_key=index_key, url=url, index_path=index_path,
+            warnings=list(warnings))
+
+    def failed(self, error: RenderError, timings_ms: dict[str, float] | None = None
+               ) -> RenderRecord:
+        """This render ended without a page (an infrastructure error, a lost session)."""
+        return self.finished(error=error, timings_ms=timings_ms)
+
+    def superseded(self, timings_ms: dict[str, float]) -> RenderRecord:
+        """This render was not built: a newer one of the session was waiting."""
+        return dataclasses.replace(self, status="superseded", finished_at=utc_now(),
+                                   timings_ms=dict(timings_ms))
+
+    def checked(self, check: Check) -> RenderRecord:
+        """This ready version with its boot check (status and live never change for it)."""
+        return dataclasses.replace(self, check=check)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis
-
 from worker.errors import InvalidInputError, RenderNotFoundError, StoreUnavailableError
 from worker.jobs import record_failure
-from worker.sessions import SessionStore
+from worker.redis_client import redis_errors
+from worker.retry import RetryPolicy
+from worker.sessions import RedisStores
 
 __all__ = ["Reaped", "reap_stuck", "start_reaper_thread"]
 
@@ -36,52 +36,55 @@ class Reaped:
     action: str  # "redriven" or "failed"
 
 
-def reap_stuck(sessions: SessionStore, send: Callable[[str, int], None], *,
+def reap_stuck(stores: RedisStores, send: Callable[[str, int], None], *,
                now: float | None = None, dry_run: bool = False) -> list[Reaped]:
     """Re-drive or fail every render building for longer than the visibility timeout."""
-    settings = sessions.settings
+    settings = stores.settings
+    retry = RetryPolicy.from_settings(settings)
     now = time.time() if now is None else now
     reaped = []
-    for session_id, version in sessions.building_since(now - settings.visibility_timeout_s):
+    for session_id, version in stores.building.since(now - settings.visibility_timeout_s):
         try:
-            record = sessions.get_record(session_id, version)
+            record = stores.records.get(session_id, version)
         except (RenderNotFoundError, InvalidInputError):
-            sessions.forget_building(session_id, version)
+            stores.building.forget(session_id, version)
             continue
         if record.status != "building":
-            sessions.forget_building(session_id, version)
+            stores.building.forget(session_id, version)
             continue
-        action = "failed" if record.attempts >= settings.render_max_retries + 1 else "redriven"
+        action = "failed" if retry.exhausted(record.attempts) else "redriven"
         reaped.append(Reaped(session_id, version, action))
         log.warning("render session=%s version=%s outcome=stuck-building attempts=%d action=%s",
                     session_id, version, record.attempts, action)
         if dry_run:
             continue
         if action == "failed":
-            record_failure(sessions, session_id, version,
+            record_failure(stores.records, session_id, version,
                            f"stuck in building after {record.attempts} attempts")
         else:
-            sessions.mark_building(session_id, version, now)
+            stores.building.mark(session_id, version, now)
             send(session_id, version)
     return reaped
 
 
-def start_reaper_thread(sessions: SessionStore, send: Callable[[str, int], None],
+def start_reaper_thread(stores: RedisStores, send: Callable[[str, int], None],
                         node: str) -> threading.Thread | None:
     """Run :func:`reap_stuck` every ``STAGE_REAP_INTERVAL_S`` in a daemon thread (0: never)."""
-    interval = sessions.settings.reap_interval_s
+    interval = stores.settings.reap_interval_s
     if interval <= 0:
         return None
-    lock_key = f"{sessions.settings.key_prefix}reaper-lock"
 
     def loop() -> None:
         while True:
             time.sleep(interval)
             try:
                 # One worker per interval: the lock expires by itself, nobody releases it.
-                if sessions.redis.set(lock_key, node, nx=True, px=int(interval * 1000)):
-                    reap_stuck(sessions, send)
-            except (StoreUnavailableError, redis.RedisError) as exc:
+                with redis_errors():
+                    acting = stores.redis.set(stores.keys.reaper_lock, node, nx=True,
+                                              px=int(interval * 1000))
+                if acting:
+                    reap_stuck(stores, send)
+            except StoreUnavailableError as exc:
                 log.warning("reaper skipped a round: %s", exc)
             except Exception:  # the thread must outlive one bad round
                 log.exception("reaper round failed")

@@ -7,7 +7,6 @@ silently ignored setting. AWS credentials and region come through boto3's own va
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import os
@@ -52,60 +51,126 @@ DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium"  # Debian's chromium package
 LOG_FORMATS = ("text", "json")
 
 
-def _env(name: str) -> dict[str, Any]:
-    return {"env": ENV_PREFIX + name}
+def _env(name: str, meaning: str, default_text: str | None = None) -> dict[str, Any]:
+    """A field's variable, what it means, and how its default reads in the docs."""
+    return {"env": ENV_PREFIX + name, "meaning": meaning, "default_text": default_text}
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything the worker and the client are configured with."""
 
-    redis_url: str = field(default=DEFAULT_REDIS_URL, metadata=_env("REDIS_URL"))
-    broker_url: str = field(default="", metadata=_env("BROKER_URL"))  # "" → redis_url
-    key_prefix: str = field(default=DEFAULT_KEY_PREFIX, metadata=_env("KEY_PREFIX"))
-    queue: str = field(default=DEFAULT_QUEUE, metadata=_env("QUEUE"))
-    s3_bucket: str = field(default="", metadata=_env("S3_BUCKET"))  # set → S3 store
-    s3_endpoint_url: str = field(default="", metadata=_env("S3_ENDPOINT_URL"))
-    s3_prefix: str = field(default="", metadata=_env("S3_PREFIX"))
-    artifacts_dir: Path = field(default=Path(DEFAULT_ARTIFACTS_DIR),
-                                metadata=_env("ARTIFACTS_DIR"))
-    public_base_url: str = field(default="", metadata=_env("PUBLIC_BASE_URL"))
-    esbuild_binary: str = field(default="", metadata=_env("ESBUILD_BINARY"))  # "" → pinned
-    build_dir: str = field(default="", metadata=_env("BUILD_DIR"))  # "" → /dev/shm or tmp
-    node_binary: str = field(default="node", metadata=_env("NODE_BINARY"))  # runs Tailwind
-    build_timeout_s: float = field(default=DEFAULT_BUILD_TIMEOUT_S,
-                                   metadata=_env("BUILD_TIMEOUT_S"))
-    soft_time_limit_s: float = field(default=SOFT_TIME_LIMIT_S, metadata=_env("SOFT_TIME_LIMIT_S"))
-    hard_time_limit_s: float = field(default=HARD_TIME_LIMIT_S, metadata=_env("HARD_TIME_LIMIT_S"))
-    visibility_timeout_s: float = field(default=VISIBILITY_TIMEOUT_S,
-                                        metadata=_env("VISIBILITY_TIMEOUT_S"))
-    render_max_retries: int = field(default=MAX_RETRIES, metadata=_env("RENDER_MAX_RETRIES"))
-    retry_backoff_s: float = field(default=RETRY_BACKOFF_S, metadata=_env("RETRY_BACKOFF_S"))
-    retry_backoff_max_s: float = field(default=RETRY_BACKOFF_MAX_S,
-                                       metadata=_env("RETRY_BACKOFF_MAX_S"))
-    max_files: int = field(default=MAX_FILES, metadata=_env("MAX_FILES"))
-    max_file_bytes: int = field(default=MAX_FILE_BYTES, metadata=_env("MAX_FILE_BYTES"))
-    max_session_bytes: int = field(default=MAX_SESSION_BYTES, metadata=_env("MAX_SESSION_BYTES"))
-    max_path_length: int = field(default=MAX_PATH_LENGTH, metadata=_env("MAX_PATH_LENGTH"))
-    max_scopes: int = field(default=MAX_SCOPES, metadata=_env("MAX_SCOPES"))
-    max_name_length: int = field(default=MAX_NAME_LENGTH, metadata=_env("MAX_NAME_LENGTH"))
-    max_output_bytes: int = field(default=MAX_OUTPUT_BYTES, metadata=_env("MAX_OUTPUT_BYTES"))
-    reap_interval_s: float = field(default=REAP_INTERVAL_S, metadata=_env("REAP_INTERVAL_S"))
-    prefetch_multiplier: int = field(default=PREFETCH_MULTIPLIER,
-                                     metadata=_env("PREFETCH_MULTIPLIER"))
-    soft_shutdown_timeout_s: float = field(default=SOFT_SHUTDOWN_TIMEOUT_S,
-                                           metadata=_env("SOFT_SHUTDOWN_TIMEOUT_S"))
-    metrics_port: int = field(default=0, metadata=_env("METRICS_PORT"))  # 0: no metrics
-    vendor: bool = field(default=True, metadata=_env("VENDOR"))
-    coalesce: bool = field(default=True, metadata=_env("COALESCE"))  # may supersede old ones
-    dedupe: bool = field(default=True, metadata=_env("DEDUPE"))  # reuse identical inputs
-    vendor_cache_dir: Path = field(default=Path(DEFAULT_VENDOR_CACHE_DIR),
-                                   metadata=_env("VENDOR_CACHE_DIR"))
-    log_format: str = field(default="text", metadata=_env("LOG_FORMAT"))
-    check: bool = field(default=True, metadata=_env("CHECK"))  # boot-check ready versions
-    check_queue: str = field(default=DEFAULT_CHECK_QUEUE, metadata=_env("CHECK_QUEUE"))
-    check_timeout_s: float = field(default=CHECK_TIMEOUT_S, metadata=_env("CHECK_TIMEOUT_S"))
-    chromium_path: str = field(default=DEFAULT_CHROMIUM_PATH, metadata=_env("CHROMIUM_PATH"))
+    redis_url: str = field(default=DEFAULT_REDIS_URL, metadata=_env(
+        "REDIS_URL", "sessions, files and render records"))
+    broker_url: str = field(default="", metadata=_env(
+        "BROKER_URL", "Celery broker",
+        default_text="the Redis URL"))
+    key_prefix: str = field(default=DEFAULT_KEY_PREFIX, metadata=_env(
+        "KEY_PREFIX", "prefix of every Redis key of the contract"))
+    queue: str = field(default=DEFAULT_QUEUE, metadata=_env(
+        "QUEUE", "queue the task is sent to and consumed from"))
+    s3_bucket: str = field(default="", metadata=_env(
+        "S3_BUCKET", "set → artifacts go to this bucket; unset → local folder",
+        default_text="unset"))
+    s3_endpoint_url: str = field(default="", metadata=_env(
+        "S3_ENDPOINT_URL", "S3-compatible endpoint (MinIO, R2, …)",
+        default_text="unset"))
+    s3_prefix: str = field(default="", metadata=_env(
+        "S3_PREFIX", "key prefix inside the bucket",
+        default_text="empty"))
+    artifacts_dir: Path = field(default=Path(DEFAULT_ARTIFACTS_DIR), metadata=_env(
+        "ARTIFACTS_DIR", "the local store's folder"))
+    public_base_url: str = field(default="", metadata=_env(
+        "PUBLIC_BASE_URL",
+        'URL serving the storage root; `url = base + "/" + indexKey`. Unset: the '
+        "endpoint's path-style URL, or a `file://` URL for the local store",
+        default_text="unset"))
+    esbuild_binary: str = field(default="", metadata=_env(
+        "ESBUILD_BINARY", "another esbuild binary of the same version",
+        default_text="the pinned binary"))
+    build_dir: str = field(default="", metadata=_env(
+        "BUILD_DIR",
+        "where each process keeps its build folder (session files as of its last build; only "
+        "changed files are written)",
+        default_text="`/dev/shm` if writable, else the temp folder"))
+    node_binary: str = field(default="node", metadata=_env(
+        "NODE_BINARY", "the Node binary that runs the Tailwind service (Node 18+)",
+        default_text="`node` (on `PATH`)"))
+    build_timeout_s: float = field(default=DEFAULT_BUILD_TIMEOUT_S, metadata=_env(
+        "BUILD_TIMEOUT_S", "esbuild is killed after this long (an infrastructure error)"))
+    soft_time_limit_s: float = field(default=SOFT_TIME_LIMIT_S, metadata=_env(
+        "SOFT_TIME_LIMIT_S", "Celery soft time limit of a render"))
+    hard_time_limit_s: float = field(default=HARD_TIME_LIMIT_S, metadata=_env(
+        "HARD_TIME_LIMIT_S",
+        "Celery hard time limit; the pool child is killed and the message requeued"))
+    visibility_timeout_s: float = field(default=VISIBILITY_TIMEOUT_S, metadata=_env(
+        "VISIBILITY_TIMEOUT_S",
+        "Redis broker: an unacked message is redelivered after this long; must exceed the hard "
+        "limit"))
+    render_max_retries: int = field(default=MAX_RETRIES, metadata=_env(
+        "RENDER_MAX_RETRIES", "retries of an infrastructure error before the render fails"))
+    retry_backoff_s: float = field(default=RETRY_BACKOFF_S, metadata=_env(
+        "RETRY_BACKOFF_S", "first retry delay; doubles per attempt, times a random 0.5 to 1"))
+    retry_backoff_max_s: float = field(default=RETRY_BACKOFF_MAX_S, metadata=_env(
+        "RETRY_BACKOFF_MAX_S", "cap of one retry delay"))
+    max_files: int = field(default=MAX_FILES, metadata=_env(
+        "MAX_FILES", "files per session"))
+    max_file_bytes: int = field(default=MAX_FILE_BYTES, metadata=_env(
+        "MAX_FILE_BYTES", "bytes per file (decoded bytes for base64)"))
+    max_session_bytes: int = field(default=MAX_SESSION_BYTES, metadata=_env(
+        "MAX_SESSION_BYTES", "bytes per session"))
+    max_path_length: int = field(default=MAX_PATH_LENGTH, metadata=_env(
+        "MAX_PATH_LENGTH", "characters per path"))
+    max_scopes: int = field(default=MAX_SCOPES, metadata=_env(
+        "MAX_SCOPES", "Google scopes per session"))
+    max_name_length: int = field(default=MAX_NAME_LENGTH, metadata=_env(
+        "MAX_NAME_LENGTH", "characters of a session name"))
+    max_output_bytes: int = field(default=MAX_OUTPUT_BYTES, metadata=_env(
+        "MAX_OUTPUT_BYTES",
+        "bytes a version folder may hold; more fails the render (kind `build`)"))
+    reap_interval_s: float = field(default=REAP_INTERVAL_S, metadata=_env(
+        "REAP_INTERVAL_S",
+        "how often a worker looks for renders stuck in `building` past the visibility timeout; `0`"
+        " turns it off"))
+    prefetch_multiplier: int = field(default=PREFETCH_MULTIPLIER, metadata=_env(
+        "PREFETCH_MULTIPLIER",
+        "Celery `worker_prefetch_multiplier`: messages a pool process reserves ahead"))
+    soft_shutdown_timeout_s: float = field(default=SOFT_SHUTDOWN_TIMEOUT_S, metadata=_env(
+        "SOFT_SHUTDOWN_TIMEOUT_S",
+        "on SIGQUIT (cold shutdown), running renders get this long, then go back to the queue"))
+    metrics_port: int = field(default=0, metadata=_env(
+        "METRICS_PORT", "serve Prometheus metrics on this port from each worker",
+        default_text="`0` (off)"))
+    vendor: bool = field(default=True, metadata=_env(
+        "VENDOR",
+        "build the allowlisted packages once into shared vendor chunks; `false` bundles them into "
+        "every render"))
+    coalesce: bool = field(default=True, metadata=_env(
+        "COALESCE",
+        "a queued render with a newer one pending ends `superseded` instead of being built"))
+    dedupe: bool = field(default=True, metadata=_env(
+        "DEDUPE",
+        "a render with the inputs of a stored version copies its files instead of building"))
+    vendor_cache_dir: Path = field(default=Path(DEFAULT_VENDOR_CACHE_DIR), metadata=_env(
+        "VENDOR_CACHE_DIR", "where built vendor chunks are kept between processes"))
+    log_format: str = field(default="text", metadata=_env(
+        "LOG_FORMAT", "`json`: one JSON object per log line"))
+    check: bool = field(default=True, metadata=_env(
+        "CHECK",
+        "when a render turns `ready`, send `stage.check` for it (after the record is stored; a "
+        "send that fails is logged, the render stays ready); `false` sends nothing"))
+    check_queue: str = field(default=DEFAULT_CHECK_QUEUE, metadata=_env(
+        "CHECK_QUEUE",
+        "queue of the boot check, consumed by `stage-render checker`; must differ from "
+        "`STAGE_QUEUE`"))
+    check_timeout_s: float = field(default=CHECK_TIMEOUT_S, metadata=_env(
+        "CHECK_TIMEOUT_S",
+        'a page that has not settled by then is recorded `failed` ("did not settle in N s") and '
+        "its Chromium replaced"))
+    chromium_path: str = field(default=DEFAULT_CHROMIUM_PATH, metadata=_env(
+        "CHROMIUM_PATH",
+        "the Chromium the checker drives through Playwright (`executable_path`; no browser "
+        "download)"))
 
     def __post_init__(self) -> None:
         self._validate()
@@ -127,9 +192,6 @@ class Settings:
                 values[f.name] = _parse(var, environ[var], f.type)
         values.update(overrides)
         return cls(**values)
-
-    def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
 
     @property
     def effective_broker_url(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ __all__ = [
     "CACHE_REVALIDATE",
     "CACHE_NO_STORE",
     "cache_control_for",
+    "version_folder",
 ]
 
 #: Content-hashed files never change under their name.
@@ -42,6 +43,11 @@ CACHE_REVALIDATE = "no-cache"
 #: A failed version's error page: a fix is usually a push away, so nothing keeps it.
 CACHE_NO_STORE = "no-store"
 _PUBLIC_FILE_MODE = 0o644
+
+
+def version_folder(session_id: str, version: int) -> str:
+    """The folder of one render version, relative to the store's prefix."""
+    return f"sessions/{session_id}/renders/{version}/"
 
 
 def cache_control_for(kind: str, *, failed: bool = False) -> str:
@@ -93,6 +99,19 @@ class ArtifactStore(Protocol):
         """Where the object is on disk, for stores that have a disk."""
 
 
+@contextlib.contextmanager
+def s3_errors(action: str, what: str, error: type[StorageError] = StorageError) -> Iterator[None]:
+    """Map every boto3/botocore error to ``error``: "could not <action> <what>: <reason>"."""
+    try:
+        yield
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise error(f"could not {action} {what}: {exc}") from exc
+
+
+def _is_missing(exc: botocore.exceptions.ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
+
+
 def _normalise_prefix(prefix: str) -> str:
     prefix = prefix.strip("/")
     return prefix + "/" if prefix else ""
@@ -122,11 +141,9 @@ class S3Store:
 
     def put(self, obj: StoredObject) -> None:
         key = self.prefix + obj.key
-        try:
+        with s3_errors("upload", self._url(key), UploadError):
             self.client.put_object(Bucket=self.bucket, Key=key, Body=obj.body,
                                    ContentType=obj.content_type, CacheControl=obj.cache_control)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise UploadError(f"could not upload s3://{self.bucket}/{key}: {exc}") from exc
 
     def put_many(self, objects: Sequence[StoredObject]) -> None:
         if len(objects) <= 1:
@@ -138,14 +155,13 @@ class S3Store:
 
     def exists(self, key: str) -> bool:
         full = self.prefix + key
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=full)
-        except botocore.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise StorageError(f"could not check s3://{self.bucket}/{full}: {exc}") from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise StorageError(f"could not check s3://{self.bucket}/{full}: {exc}") from exc
+        with s3_errors("check", self._url(full)):
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=full)
+            except botocore.exceptions.ClientError as exc:
+                if _is_missing(exc):
+                    return False
+                raise
         return True
 
     def put_missing(self, objects: Sequence[StoredObject]) -> int:
@@ -161,12 +177,10 @@ class S3Store:
 
     def copy(self, source: str, target: str) -> None:
         src, dst = self.prefix + source, self.prefix + target
-        try:
+        with s3_errors("copy", f"{self._url(src)} to {dst}", UploadError):
             # Server-side: the bytes never leave the store; ContentType and CacheControl too.
             self.client.copy_object(Bucket=self.bucket, Key=dst, MetadataDirective="COPY",
                                     CopySource={"Bucket": self.bucket, "Key": src})
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise UploadError(f"could not copy s3://{self.bucket}/{src} to {dst}: {exc}") from exc
 
     def copy_many(self, pairs: Sequence[tuple[str, str]]) -> None:
         for future in [self._pool.submit(self.copy, src, dst) for src, dst in pairs]:
@@ -174,18 +188,17 @@ class S3Store:
 
     def get(self, key: str) -> bytes:
         full = self.prefix + key
-        try:
+        with s3_errors("read", self._url(full)):
             body: bytes = self.client.get_object(Bucket=self.bucket, Key=full)["Body"].read()
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise StorageError(f"could not read s3://{self.bucket}/{full}: {exc}") from exc
         return body
 
     def delete(self, key: str) -> None:
         full = self.prefix + key
-        try:
+        with s3_errors("delete", self._url(full)):
             self.client.delete_object(Bucket=self.bucket, Key=full)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise StorageError(f"could not delete s3://{self.bucket}/{full}: {exc}") from exc
+
+    def _url(self, full_key: str) -> str:
+        return f"s3://{self.bucket}/{full_key}"
 
     def url_for(self, key: str) -> str:
         full = self.prefix + key

@@ -1,9 +1,8 @@
-"""The ``stage.render`` task: a thin shell around :func:`worker.jobs.run_render`."""
+"""The ``stage.render`` task: a thin shell around :func:`worker.jobs.run_job`."""
 
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any
 
 from celery import Task
@@ -16,25 +15,27 @@ from celery.signals import (
     worker_ready,
 )
 
-from bundler import BundlerUnavailable
 from worker import logs
-from worker.app import app, settings
-from worker.celery_config import CHECK_TASK_NAME, TASK_NAME
+from worker.celery_app import app, settings
+from worker.celery_config import CHECK_TASK_NAME, TASK_NAME, send_render_message
 from worker.errors import InfrastructureError
 from worker.inputs import SESSION_ID_PATTERN
-from worker.jobs import WorkerContext, record_failure, run_render
+from worker.jobs import WorkerContext, record_failure, run_job
 from worker.metrics import observe_retry, serve_metrics
+from worker.pipeline import bundler_from_settings
 from worker.reaper import start_reaper_thread
-from worker.render import bundler_from_settings
-from worker.sessions import SessionStore, connect_redis
-from worker.settings import Settings
+from worker.redis_client import connect_redis
+from worker.retry import RetryPolicy
+from worker.sessions import RedisStores
 
-__all__ = ["render", "backoff_s", "send_render", "send_check"]
+__all__ = ["render", "send_render", "send_check"]
 
 log = logging.getLogger("stage.render")
 
-#: Failures that are not the session's code: retried with backoff, then recorded.
-RETRYABLE = (InfrastructureError, BundlerUnavailable, SoftTimeLimitExceeded)
+#: Failures that are not the session's code: retried with backoff, then recorded. The soft
+#: time limit is Celery's own signal that a render ran too long.
+RETRYABLE = (InfrastructureError, SoftTimeLimitExceeded)
+RETRY = RetryPolicy.from_settings(settings)
 
 _context: WorkerContext | None = None
 
@@ -56,8 +57,7 @@ def _close_context(**_: Any) -> None:
 
 def send_render(session_id: str, version: int) -> None:
     """Queue a render by name, as worker.client does."""
-    app.send_task(TASK_NAME, kwargs={"session_id": session_id, "version": version},
-                  queue=settings.queue)
+    send_render_message(app, settings, session_id, version)
 
 
 def send_check(session_id: str, version: int) -> None:
@@ -81,9 +81,8 @@ def _build_vendor_chunks(**_: Any) -> None:
 @worker_ready.connect
 def _start_main_process_services(sender: Any = None, **_: Any) -> None:
     # In the worker's main process, which outlives its pool children.
-    client = connect_redis(settings.redis_url)
-    sessions = SessionStore(client, settings)
-    start_reaper_thread(sessions, send_render, node=str(getattr(sender, "hostname", "worker")))
+    start_reaper_thread(RedisStores.connect(settings), send_render,
+                        node=str(getattr(sender, "hostname", "worker")))
     if settings.metrics_port:
         serve_metrics(settings.metrics_port, connect_redis(settings.effective_broker_url),
                       settings.queue)
@@ -94,12 +93,6 @@ def _start_main_process_services(sender: Any = None, **_: Any) -> None:
 def _log_format(logger: logging.Logger, **_: Any) -> None:
     if settings.log_format == "json":
         logs.use_json(logger)
-
-
-def backoff_s(retries: int, settings: Settings) -> float:
-    """Exponential backoff with jitter: base·2^n, capped, times a random 0.5 to 1."""
-    ceiling = min(settings.retry_backoff_max_s, settings.retry_backoff_s * 2**retries)
-    return ceiling * random.uniform(0.5, 1.0)
 
 
 @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -118,24 +111,23 @@ def render(self: Task, session_id: Any = None, version: Any = None, *args: Any,
     ctx = context()
     logs.task_id.set(self.request.id)
     try:
-        run_render(ctx, session_id, version)
+        run_job(ctx, session_id, version)
     except RETRYABLE as exc:
-        retries = self.request.retries
+        attempts = self.request.retries + 1
         reason = f"{type(exc).__name__}: {exc}"
-        if retries >= settings.render_max_retries:
+        if RETRY.exhausted(attempts):
             log.error("render session=%s version=%s outcome=failed kind=infrastructure "
-                      "attempts=%d reason=%s", session_id, version, retries + 1, reason)
-            record_failure(ctx.sessions, session_id, version,
-                           f"gave up after {retries + 1} attempts: {reason}")
+                      "attempts=%d reason=%s", session_id, version, attempts, reason)
+            record_failure(ctx.redis.records, session_id, version,
+                           f"gave up after {attempts} attempts: {reason}")
             return
-        delay = backoff_s(retries, settings)
+        delay = RETRY.delay_s(attempts)
         observe_retry()
         log.warning("render session=%s version=%s outcome=retry attempt=%d in=%.1fs reason=%s",
-                    session_id, version, retries + 1, delay, reason)
-        raise self.retry(exc=exc, countdown=delay,
-                         max_retries=settings.render_max_retries) from exc
+                    session_id, version, attempts, delay, reason)
+        raise self.retry(exc=exc, countdown=delay, max_retries=RETRY.max_retries) from exc
     except Exception as exc:  # a bug here must end the render, not leave it building
         log.exception("render session=%s version=%s outcome=failed kind=infrastructure "
                       "reason=internal error", session_id, version)
-        record_failure(ctx.sessions, session_id, version,
+        record_failure(ctx.redis.records, session_id, version,
                        f"internal error: {type(exc).__name__}: {exc}")

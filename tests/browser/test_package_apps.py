@@ -12,7 +12,7 @@ from test_pages import Page
 
 from bench.weight import folder_app
 from bundler import Bundler, SourceFile
-from worker.render import RenderInput, render_snapshot
+from worker.pipeline import RenderInput, build_version, input_hash
 from worker.storage import LocalStore
 
 pytestmark = [pytest.mark.browser]
@@ -35,7 +35,8 @@ def opened(renderer, browser) -> Iterator:
     def open_app(files: dict[str, str], name: str) -> Page:
         job = RenderInput(name, 1, name, [],
                           [SourceFile(p, t.encode("utf-8")) for p, t in files.items()])
-        rendered = render_snapshot(job, bundler=bundler, store=store)
+        rendered = build_version(job, digest=input_hash(job, bundler), bundler=bundler,
+                                 store=store)
         assert rendered.error is None, rendered.error
         assert rendered.index_path is not None
         page = Page(browser)

@@ -103,11 +103,11 @@ def _source_map(bundle: Bundle, asset: str) -> dict:
 
 
 def test_app_builds_one_script_and_one_stylesheet_from_app_entry(shop):
-    assert shop.entry == "/app/App.tsx"
-    assert len(shop.scripts) == 1
-    assert len(shop.styles) == 1
-    assert re.fullmatch(r"app-\w+\.js", shop.scripts[0])
-    assert re.fullmatch(r"app-\w+\.css", shop.styles[0])
+    assert shop.page.entry == "/app/App.tsx"
+    assert len(shop.page.scripts) == 1
+    assert len(shop.page.styles) == 1
+    assert re.fullmatch(r"app-\w+\.js", shop.page.scripts[0])
+    assert re.fullmatch(r"app-\w+\.css", shop.page.styles[0])
     assert shop.warnings == []
 
 
@@ -125,12 +125,12 @@ def test_artifacts_are_relative_assets_with_their_content_type(shop, pattern, co
 
 def test_only_the_page_script_and_stylesheet_sit_next_to_index_html(shop):
     top_level = {a.path for a in shop.artifacts if not a.path.startswith("assets/")}
-    page = set(shop.scripts) | set(shop.styles)
+    page = set(shop.page.scripts) | set(shop.page.styles)
     assert top_level == page | {f"{p}.map" for p in page}
 
 
 def test_script_is_minified(shop):
-    js = _artifact(shop, shop.scripts[0]).content
+    js = _artifact(shop, shop.page.scripts[0]).content
     code, _, _ = js.partition(LICENSES)  # esbuild keeps React's license comments at the end
     assert code.count(b"\n") < 20
     assert not re.search(rb"\s{8,}", code), "indentation survived minification"
@@ -139,14 +139,14 @@ def test_script_is_minified(shop):
 
 
 def test_script_links_its_source_map(shop):
-    script = shop.scripts[0]
+    script = shop.page.scripts[0]
     js = _artifact(shop, script).content
     link = f"//# sourceMappingURL={script.removeprefix('assets/')}.map"
     assert js.rstrip().endswith(link.encode())
 
 
 def test_script_source_map_names_sources_as_pushed(shop):
-    sources = _source_map(shop, shop.scripts[0])["sources"]
+    sources = _source_map(shop, shop.page.scripts[0])["sources"]
     assert set(SCRIPTS) <= set(sources)
     # Nothing else: session files, the runtime's packages, or the generated mount entry.
     assert [s for s in sources if s not in SHOP and not s.startswith("/node_modules/")
@@ -155,10 +155,10 @@ def test_script_source_map_names_sources_as_pushed(shop):
 
 
 def test_stylesheet_holds_every_imported_css_rule(shop):
-    css = _artifact(shop, shop.styles[0]).content.decode()
+    css = _artifact(shop, shop.page.styles[0]).content.decode()
     assert ".shop-shell{display:grid;gap:12px}" in css
     assert ".stage-button{border-radius:8px}" in css
-    assert set(_source_map(shop, shop.styles[0])["sources"]) == {
+    assert set(_source_map(shop, shop.page.styles[0])["sources"]) == {
         "/app/App.css", "/app/components/Button.css"}
 
 
@@ -169,7 +169,7 @@ def test_no_artifact_mentions_the_build_temp_dir(shop):
 def test_imported_svg_is_an_asset_the_script_points_to(shop):
     [svg] = [a for a in shop.artifacts if a.path.endswith(".svg")]
     assert svg.content == SHOP["/app/logo.svg"].encode()
-    js = _artifact(shop, shop.scripts[0]).content
+    js = _artifact(shop, shop.page.scripts[0]).content
     # Resolved by the browser against index.html, where the script sits too.
     assert f'"./{svg.path}"'.encode() in js
 
@@ -182,8 +182,8 @@ def test_session_paths_with_spaces_and_non_ascii_appear_as_pushed_in_source_maps
         "/app/my widgets/Grüße.tsx": "export default function Gruss() { return <p>hallo</p>; }\n",
         "/app/styles/my theme.css": "p { color: blue }\n",
     })
-    assert "/app/my widgets/Grüße.tsx" in _source_map(bundle, bundle.scripts[0])["sources"]
-    assert _source_map(bundle, bundle.styles[0])["sources"] == ["/app/styles/my theme.css"]
+    assert "/app/my widgets/Grüße.tsx" in _source_map(bundle, bundle.page.scripts[0])["sources"]
+    assert _source_map(bundle, bundle.page.styles[0])["sources"] == ["/app/styles/my theme.css"]
 
 
 def test_same_files_build_to_the_same_artifacts(build):

@@ -16,7 +16,7 @@ createRoot(document.getElementById("self-mounted")).render(<App />);
 
 def _script_and_sources(bundle) -> tuple[bytes, list[str]]:
     artifacts = {a.path: a.content for a in bundle.artifacts}
-    [script] = bundle.scripts
+    [script] = bundle.page.scripts
     return artifacts[script], json.loads(artifacts[script + ".map"])["sources"]
 
 
@@ -30,7 +30,7 @@ def _script_and_sources(bundle) -> tuple[bytes, list[str]]:
 def test_self_mounting_entry_wins_and_is_not_wrapped(build, files, entry):
     bundle = build(files)
     script, sources = _script_and_sources(bundle)
-    assert bundle.entry == entry
+    assert bundle.page.entry == entry
     assert b'"self-mounted"' in script
     assert b"not me" not in script
     assert entry in sources
@@ -49,7 +49,7 @@ def test_self_mounting_entry_wins_and_is_not_wrapped(build, files, entry):
 def test_app_default_export_is_mounted_into_root(build, files, entry):
     bundle = build(files)
     script, sources = _script_and_sources(bundle)
-    assert bundle.entry == entry
+    assert bundle.page.entry == entry
     assert b'getElementById("root")' in script
     assert sources.count(entry) == 1
     assert "<stage:entry>" in sources
@@ -87,7 +87,7 @@ def test_missing_entry_fails_listing_the_files_looked_for(build_failure, files):
 def test_app_in_src_or_at_the_root_is_mounted_into_root(build, files, entry):
     bundle = build(files)
     script, sources = _script_and_sources(bundle)
-    assert bundle.entry == entry
+    assert bundle.page.entry == entry
     assert b'getElementById("root")' in script
     assert b"from App.tsx" in script
     assert "<stage:entry>" in sources
@@ -106,7 +106,7 @@ def test_app_in_src_or_at_the_root_is_mounted_into_root(build, files, entry):
 def test_vite_cra_and_sandpack_entries_are_found_in_order(build, files, entry):
     bundle = build(files)
     script, sources = _script_and_sources(bundle)
-    assert bundle.entry == entry
+    assert bundle.page.entry == entry
     assert entry in sources
     assert b"not me" not in script
 
@@ -140,13 +140,13 @@ def test_index_html_names_the_entry_and_gives_the_head_and_mount_point(build):
     bundle = build({"/index.html": INDEX_HTML, "/src/main.tsx": MOUNTS_INTO_APP,
                     "/src/App.tsx": APP_TSX, "/app/App.tsx": "throw new Error('not me');\n"})
     script, sources = _script_and_sources(bundle)
-    assert bundle.entry == "/src/main.tsx"
+    assert bundle.page.entry == "/src/main.tsx"
     assert "/src/main.tsx" in sources
     assert b"not me" not in script
-    assert bundle.title == "ShiftCal \u2014 planner"
-    assert bundle.meta == [{"attribute": "name", "value": "description",
+    assert bundle.page.title == "ShiftCal \u2014 planner"
+    assert bundle.page.meta == [{"attribute": "name", "value": "description",
                             "content": "Plan shifts & swaps"}]
-    assert bundle.mount_ids == ["app"]
+    assert bundle.page.mount_ids == ["app"]
     assert bundle.warnings == []
 
 
@@ -154,7 +154,7 @@ def test_index_html_names_the_entry_and_gives_the_head_and_mount_point(build):
 def test_index_html_script_src_is_read_as_a_url_from_the_root(build, src):
     html = f'<script type="module" src="{src}"></script>'
     bundle = build({"/index.html": html, "/src/main.tsx": SELF_MOUNTING, "/src/App.tsx": APP_TSX})
-    assert bundle.entry == "/src/main.tsx"
+    assert bundle.page.entry == "/src/main.tsx"
 
 
 def test_index_html_naming_a_missing_entry_fails_saying_which(build_failure):
@@ -172,7 +172,7 @@ def test_index_html_naming_a_missing_entry_fails_saying_which(build_failure):
 def test_index_html_without_script_keeps_its_title_and_the_usual_entry(build):
     bundle = build({"/index.html": "<title>Board</title><div id=root></div>",
                     "/src/App.tsx": APP_TSX})
-    assert (bundle.entry, bundle.title, bundle.mount_ids) == ("/src/App.tsx", "Board", [])
+    assert (bundle.page.entry, bundle.page.title, bundle.page.mount_ids) == ("/src/App.tsx", "Board", [])
 
 
 def test_index_html_stylesheets_other_scripts_are_dropped_with_warnings(build):
@@ -186,7 +186,7 @@ def test_index_html_stylesheets_other_scripts_are_dropped_with_warnings(build):
     bundle = build({"/index.html": html, "/src/main.tsx": SELF_MOUNTING, "/src/App.tsx": APP_TSX,
                     "/src/index.css": "body { margin: 0 }\n",
                     "/public/fonts.css": "body { font-family: serif }\n"})
-    assert bundle.styles[0] == "fonts.css"
+    assert bundle.page.styles[0] == "fonts.css"
     assert [(w.file, w.message, w.severity) for w in bundle.warnings] == [
         ("/index.html", "/index.html links the stylesheet /src/index.css, which is not loaded: "
                         'import it from the code (import "/src/index.css") so it is bundled',
@@ -215,7 +215,7 @@ def test_app_without_default_export_fails_saying_so(build_failure, path, source)
 
 def test_self_mounting_entry_needs_no_default_export(build):
     bundle = build({"/app/main.tsx": 'document.body.textContent = "plain main";\n'})
-    assert bundle.entry == "/app/main.tsx"
+    assert bundle.page.entry == "/app/main.tsx"
 
 
 def test_src_app_without_default_export_is_told_which_file_is_mounted(build_failure):

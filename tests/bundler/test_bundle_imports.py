@@ -108,7 +108,7 @@ def test_every_forbidden_import_in_a_file_is_reported(build_failure):
 ])
 def test_allowed_package_imports_build(build, statement, binding):
     bundle = build(_app_importing(statement, binding))
-    assert bundle.scripts
+    assert bundle.page.scripts
 
 
 SECRET = "root:"

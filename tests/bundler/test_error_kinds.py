@@ -184,7 +184,7 @@ def test_api_route_using_stage_and_node_builtins_builds_only_for_the_server(buil
                          f'  return generate("{MARKER}" + readFileSync("/tmp/x", "utf8"));\n'
                          "}\n",
     })
-    assert bundle.routes == [Route("/api/tasks", "/api/tasks.ts", "server/api/tasks.js")]
+    assert bundle.page.routes == [Route("/api/tasks", "/api/tasks.ts", "server/api/tasks.js")]
     server = {a.path: a.content.decode() for a in bundle.artifacts if a.kind == "server"}
     assert list(server) == ["server/api/tasks.js"]
     assert MARKER in server["server/api/tasks.js"]

@@ -151,7 +151,7 @@ def test_hanging_esbuild_times_out_is_killed_and_a_new_bundler_still_builds(tmp_
 
     healthy = Bundler()
     try:
-        assert healthy.build(APP).scripts
+        assert healthy.build(APP).page.scripts
     finally:
         healthy.close()
 
@@ -170,7 +170,7 @@ def test_bundler_recovers_after_a_timeout(fresh_bundler, warm):
         assert_gone(dead_pid)
 
     fresh_bundler.timeout_s = DEFAULT_BUILD_TIMEOUT_S
-    assert fresh_bundler.build(APP).scripts
+    assert fresh_bundler.build(APP).page.scripts
     assert fresh_bundler.service.pid not in (None, dead_pid)
 
 
@@ -191,7 +191,7 @@ def test_close_stops_esbuild_and_the_next_build_starts_another(fresh_bundler):
     fresh_bundler.close()
     assert fresh_bundler.service.pid is None
     assert_gone(pid)
-    assert fresh_bundler.build(APP).scripts
+    assert fresh_bundler.build(APP).page.scripts
     assert fresh_bundler.service.pid not in (None, pid)
 
 

@@ -78,7 +78,7 @@ def test_api_public_and_declaration_files_are_not_parsed_by_the_browser_sweep(bu
 def test_a_successful_build_does_not_look_at_files_it_does_not_use(build):
     bundle = build({"/app/App.tsx": "export default function App() { return null; }\n",
                     "/app/Old.tsx": "export const old = ;\n"})
-    assert bundle.entry == "/app/App.tsx"
+    assert bundle.page.entry == "/app/App.tsx"
     assert bundle.warnings == []
 
 

@@ -47,17 +47,17 @@ def _artifacts(bundle: Bundle) -> dict[str, Artifact]:
 
 
 def _js(bundle: Bundle) -> str:
-    [script] = bundle.scripts
+    [script] = bundle.page.scripts
     return _artifacts(bundle)[script].content.decode()
 
 
 def _css(bundle: Bundle) -> str:
-    [style] = bundle.styles
+    [style] = bundle.page.styles
     return _artifacts(bundle)[style].content.decode()
 
 
 def _sources(bundle: Bundle) -> list[str]:
-    [script] = bundle.scripts
+    [script] = bundle.page.scripts
     return json.loads(_artifacts(bundle)[script + ".map"].content)["sources"]
 
 
@@ -94,7 +94,7 @@ def _css_with_imported_rule_and_hashed_background(bundle: Bundle) -> None:
     assert (asset.content, asset.content_type) == (PNG, "image/png")
     [url] = re.findall(r"url\(\"?([^\")]+)\"?\)", css)
     # The stylesheet sits in the version folder: its url() must land on the asset.
-    assert urllib.parse.urljoin("v/" + bundle.styles[0], url) == "v/" + asset.path
+    assert urllib.parse.urljoin("v/" + bundle.page.styles[0], url) == "v/" + asset.path
 
 
 def _css_module_names_rewritten(bundle: Bundle) -> None:
@@ -110,7 +110,7 @@ def _public_copied_as_is(bundle: Bundle) -> None:
     assert {p: a.content for p, a in public.items()} == {
         "robots.txt": b"User-agent: *\nDisallow:\n", "favicon.ico": BINARY}
     assert public["robots.txt"].content_type == "text/plain; charset=utf-8"
-    assert bundle.favicon == "favicon.ico"
+    assert bundle.page.favicon == "favicon.ico"
 
 
 def _public_img_in_jsx(bundle: Bundle) -> None:
@@ -123,7 +123,7 @@ def _public_img_in_jsx(bundle: Bundle) -> None:
 def _public_url_in_css(bundle: Bundle) -> None:
     [url] = re.findall(r"url\(\"?([^\")]+)\"?\)", _css(bundle))
     # /public/bg.png is copied next to index.html; the URL must reach it from the stylesheet.
-    assert urllib.parse.urljoin("v/" + bundle.styles[0], url) == "v/bg.png"
+    assert urllib.parse.urljoin("v/" + bundle.page.styles[0], url) == "v/bg.png"
     assert _artifacts(bundle)["bg.png"].kind == "public"
     assert _imported_assets(bundle) == []
 

@@ -28,7 +28,7 @@ def vendored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bundler]:
 
 
 def chunk_names(bundle) -> list[str]:
-    return [Path(p).name.rsplit("-", 1)[0].replace("__", "/") for p in bundle.vendor_scripts]
+    return [Path(p).name.rsplit("-", 1)[0].replace("__", "/") for p in bundle.page.vendor_scripts]
 
 
 def test_icons_dates_and_a_chart_weigh_at_most_a_quarter_more_than_bare_esbuild(vendored):

@@ -9,7 +9,7 @@ import pytest
 from bundler import Diagnostic
 from bundler.artifacts import Route
 from bundler.build import api_routes
-from bundler.shell import render_error
+from bundler.shell import error_html
 from bundler.tsconfig import Aliases, read_aliases
 
 
@@ -119,7 +119,7 @@ class ErrorPage(HTMLParser):
 
 def _render(*diagnostics: Diagnostic, message: str = "build failed with 1 error(s)",
             name: str = "Shifts") -> ErrorPage:
-    html = render_error(list(diagnostics), message=message, version=7, name=name)
+    html = error_html(list(diagnostics), message=message, version=7, name=name)
     return ErrorPage(html.decode("utf-8"))
 
 

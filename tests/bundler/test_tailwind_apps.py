@@ -53,13 +53,13 @@ def session(files: dict[str, str]) -> list[SourceFile]:
 
 def styles_of(bundle: Bundle) -> list[bytes]:
     contents = {a.path: a.content for a in bundle.artifacts}
-    return [contents[path] for path in bundle.styles]
+    return [contents[path] for path in bundle.page.styles]
 
 
 def test_zero_config_app_gets_tailwind_with_default_tokens_before_its_own_styles(build):
     bundle = build(ZERO_CONFIG)
     (css,) = styles_of(bundle)
-    assert bundle.styles[0].startswith("tailwind-")
+    assert bundle.page.styles[0].startswith("tailwind-")
     assert b"*, ::after, ::before, ::backdrop, ::file-selector-button {" in css  # preflight
     for rule in (b".flex {\n    display: flex;", b".w-\\[137px\\] {\n    width: 137px;",
                  b".bg-destructive {\n    background-color: var(--destructive);",
@@ -84,7 +84,7 @@ def test_zero_config_stylesheet_goes_before_the_app_css_when_tailwind_signals(bu
 def test_own_entry_is_compiled_in_place_and_gets_no_default_tokens(build):
     bundle = build(OWN_ENTRY)
     (css,) = styles_of(bundle)
-    assert bundle.styles[0].startswith("app-")
+    assert bundle.page.styles[0].startswith("app-")
     assert b"--color-brand: #123456" in css
     assert b".card{border-radius:var(--radius-lg);padding:calc(var(--spacing) * 4)}" in css
     assert b".content-auto{content-visibility:auto}" in css
@@ -152,7 +152,7 @@ def test_apps_without_tailwind_build_exactly_as_without_the_tailwind_stage(build
         reference = plain.build(session(files))
     finally:
         plain.close()
-    assert bundle.styles == reference.styles
+    assert bundle.page.styles == reference.page.styles
     assert styles_of(bundle) == styles_of(reference)
     assert [a.path for a in bundle.artifacts] == [a.path for a in reference.artifacts]
     assert not any(b"tailwindcss" in css for css in styles_of(bundle))
@@ -164,7 +164,7 @@ def test_classes_that_are_no_tailwind_utilities_get_no_tailwind(build):
         'const hidden = "flex";\n'
         "export default function App() {\n"
         '  return <div className="card title" style={{display: hidden}}>hi</div>;\n}\n')})
-    assert bundle.styles == []
+    assert bundle.page.styles == []
     assert not any(a.path.endswith(".css") for a in bundle.artifacts)
 
 

@@ -68,21 +68,23 @@ def test_radix_internals_shared_by_primitives_are_one_chunk_they_all_load(vendor
 
 def test_render_bundles_only_session_code_and_lists_chunks_dependencies_first(vendored):
     bundle = vendored.build(session(APP))
-    [script] = [a for a in bundle.artifacts if a.path in bundle.scripts]
+    [script] = [a for a in bundle.artifacts if a.path in bundle.page.scripts]
     # One icon and date-fns's format (with its English locale), not the packages (881 kB
     # and 78 kB as chunks), nor React (~200 kB).
     assert len(script.content) < 40_000
     assert REGISTRY.encode() in script.content
     assert b"prototype.setState=function" not in script.content
-    names = [Path(p).name.rsplit("-", 1)[0] for p in bundle.vendor_scripts]
+    names = [Path(p).name.rsplit("-", 1)[0] for p in bundle.page.vendor_scripts]
     assert names == ["react", "react-dom"]
     for package in names:  # every chunk after the chunks it needs
         for dep in vendored.load_vendor().chunks[package].deps:
             assert names.index(dep) < names.index(package)
-    assert all(p.startswith(f"vendor/{vendored.load_vendor().key}/") for p in bundle.vendor_scripts)
+    key = vendored.load_vendor().key
+    assert all(p.startswith(f"vendor/{key}/") for p in bundle.page.vendor_scripts)
     # What the store needs at its root: the overlay (shared by every page) and the chunks.
-    assert [a.path for a in bundle.vendor] == [bundle.overlay, *bundle.vendor_scripts]
-    assert bundle.overlay is not None and bundle.overlay.startswith("vendor/stage/overlay-")
+    assert [a.path for a in bundle.vendor] == [bundle.page.overlay, *bundle.page.vendor_scripts]
+    assert bundle.page.overlay is not None
+    assert bundle.page.overlay.startswith("vendor/stage/overlay-")
     assert not any("overlay" in a.path for a in bundle.artifacts)
 
 
@@ -90,9 +92,9 @@ def test_subpaths_that_are_not_vendored_are_bundled_and_still_share_react(vendor
     bundle = vendored.build(session({"/app/App.tsx": (
         'import { addDays } from "date-fns/addDays";\n'
         "export default () => <p>{String(addDays(new Date(0), 1))}</p>;\n")}))
-    [script] = [a for a in bundle.artifacts if a.path in bundle.scripts]
+    [script] = [a for a in bundle.artifacts if a.path in bundle.page.scripts]
     assert b"addDays" in script.content or len(script.content) > 500
-    assert not any("date-fns" in p for p in bundle.vendor_scripts)
+    assert not any("date-fns" in p for p in bundle.page.vendor_scripts)
 
 
 def test_chunks_come_from_the_cache_and_a_damaged_cache_is_rebuilt(vendored, cache):
@@ -140,10 +142,10 @@ def test_react_is_resolved_by_esbuild_alias_without_a_callback_per_import(vendor
     monkeypatch.setattr(ImportRules, "handle", counting)
     bundle = vendored.build(session(files))
     assert asked == []
-    [script] = [a for a in bundle.artifacts if a.path in bundle.scripts]
+    [script] = [a for a in bundle.artifacts if a.path in bundle.page.scripts]
     assert b"prototype.setState=function" not in script.content
     # react-dom/client: the generated entry mounts App with it.
-    assert [Path(p).name.rsplit("-", 1)[0] for p in bundle.vendor_scripts] == ["react",
+    assert [Path(p).name.rsplit("-", 1)[0] for p in bundle.page.vendor_scripts] == ["react",
                                                                               "react-dom"]
     source_map = json.loads(next(a for a in bundle.artifacts if a.path.endswith(".js.map"))
                             .content)

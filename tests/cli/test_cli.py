@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import urllib.parse
@@ -116,3 +117,47 @@ def _get(url: str) -> bytes | None:
             return bytes(response.read())
     except OSError:
         return None
+
+
+def assert_one_line_exit_1(result: subprocess.CompletedProcess, starts: str) -> None:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.splitlines()[0].startswith(starts), result.stderr
+
+
+def test_reap_with_redis_down_prints_one_line_and_exits_1():
+    result = stage_render("reap", "--dry-run")
+    assert_one_line_exit_1(result, "stage-render: Redis did not serve the request: "
+                                   "ConnectionError: Error 111 connecting to 127.0.0.1:1.")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_health_with_redis_and_storage_down_fails_each_in_one_line():
+    down = {**NO_SERVICES, "STAGE_S3_BUCKET": "b",
+            "STAGE_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    result = stage_render("health", env=down)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    redis_line, storage_line, esbuild_line = result.stdout.splitlines()
+    assert redis_line.startswith("FAIL redis    ConnectionError: Error 111 connecting to "
+                                 "127.0.0.1:1.")
+    assert storage_line.startswith("FAIL storage  UploadError: could not upload s3://b/health/"
+                                   "probe-")
+    assert esbuild_line.startswith("ok   esbuild")
+
+
+def test_render_into_a_folder_it_cannot_write_fails_in_one_line(tmp_path):
+    (tmp_path / "out").write_text("a file where the artifact folder should be")
+    result = stage_render("render", str(EXAMPLES / "shiftcal"), "--out", str(tmp_path / "out"))
+    assert_one_line_exit_1(result, f"render failed (infrastructure): could not write "
+                                   f"{tmp_path / 'out'}/")
+
+
+def test_serve_on_a_taken_port_prints_one_line_and_exits_1(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = stage_render("serve", str(tmp_path), "--port", str(port))
+    assert_one_line_exit_1(result, f"stage-render: cannot serve on port {port}: Address "
+                                   "already in use")

@@ -201,9 +201,13 @@ class OwnRedis:
             return False
 
 
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
+def _redis_server() -> Iterator[OwnRedis]:
     server = OwnRedis()
     yield server
     server.stop()
     shutil.rmtree(server.dir, ignore_errors=True)
+
+
+own_redis = pytest.fixture(_redis_server, name="own_redis")
+#: A second redis-server, for replication: the test's Redis becomes its replica.
+another_redis = pytest.fixture(_redis_server, name="another_redis")

@@ -1,5 +1,5 @@
 """Concurrent renders of one session across worker processes, and the compare-and-set that
-keeps the live version moving forward only (issue 4, guarantee 5). Real worker processes,
+keeps the live version moving forward only (docs/guarantees.md, 5). Real worker processes,
 real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pytest
 from services import wait_for
 
 from worker.models import RenderRecord, utc_now
-from worker.sessions import SessionStore, connect_redis
+from worker.redis_client import connect_redis
+from worker.sessions import RedisStores
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +28,13 @@ def app_source(n: int) -> str:
 
 
 @pytest.fixture
-def store(namespace) -> SessionStore:
-    return SessionStore(connect_redis(namespace.redis_url), namespace.settings())
+def store(namespace) -> RedisStores:
+    return RedisStores(connect_redis(namespace.redis_url), namespace.settings())
 
 
-def advance(store: SessionStore, session_id: str, record: RenderRecord,
+def advance(store: RedisStores, session_id: str, record: RenderRecord,
             status: str) -> bool:
-    return store.transition(session_id, dataclasses.replace(
+    return store.records.transition(session_id, dataclasses.replace(
         record, status=status, started_at=utc_now(), attempts=1,
         finished_at=utc_now() if status in ("ready", "failed") else None))
 
@@ -72,13 +73,13 @@ def test_fifty_concurrent_renders_get_unique_versions_and_live_is_the_newest(
     assert set(outcomes) <= allowed, [(r.version, r.status, r.error) for r in records]
     assert records[-1].status == "ready"
     assert all(r.attempts <= 1 for r in records)
-    keys = store.keys(session.id)
+    keys = store.keys.session(session.id)
     assert sorted(int(v) for v in store.redis.hkeys(keys.renders)) == list(range(1, RENDERS + 1))
     assert store.redis.get(keys.version) == str(RENDERS).encode()
-    assert store.live_version(session.id) == RENDERS
+    assert store.sessions.status(session.id).live.version == RENDERS
     assert status.live is not None and status.live.version == RENDERS
     assert status.render is not None and status.render.version == RENDERS
-    assert not [m for m in store.redis.zrange(store.building_key, 0, -1)
+    assert not [m for m in store.redis.zrange(store.keys.building, 0, -1)
                 if m.decode().startswith(session.id + ":")]
     # Each version's outcome was stored exactly once, and both processes took part.
     lines = [f"render session={session.id} version={r.version} outcome={r.status} "
@@ -92,25 +93,25 @@ def test_fifty_concurrent_renders_get_unique_versions_and_live_is_the_newest(
 
 
 def test_late_ready_of_an_older_version_never_replaces_the_live_one(namespace, store):
-    session = store.create("compare and set")
-    first, second = store.request_render(session.id), store.request_render(session.id)
+    session = store.sessions.create("compare and set")
+    first, second = store.records.request(session.id), store.records.request(session.id)
     assert advance(store, session.id, first, "building")
     assert advance(store, session.id, second, "building")
 
     assert advance(store, session.id, second, "ready")
-    assert store.live_version(session.id) == 2
+    assert store.sessions.status(session.id).live.version == 2
     # Version 1 finishes late: its record is stored, live stays on the newer version.
     assert advance(store, session.id, first, "ready")
-    assert store.get_record(session.id, 1).status == "ready"
-    assert store.live_version(session.id) == 2
+    assert store.records.get(session.id, 1).status == "ready"
+    assert store.sessions.status(session.id).live.version == 2
     # A terminal record never changes again: a duplicate run cannot overwrite it.
     assert not advance(store, session.id, second, "failed")
-    assert store.get_record(session.id, 2).status == "ready"
+    assert store.records.get(session.id, 2).status == "ready"
 
 
 def test_ready_outcomes_racing_in_any_order_leave_the_highest_version_live(namespace, store):
-    session = store.create("racing outcomes")
-    records = [store.request_render(session.id) for _ in range(30)]
+    session = store.sessions.create("racing outcomes")
+    records = [store.records.request(session.id) for _ in range(30)]
     for record in records:
         assert advance(store, session.id, record, "building")
     random.Random(4).shuffle(records)
@@ -119,7 +120,7 @@ def test_ready_outcomes_racing_in_any_order_leave_the_highest_version_live(names
 
     def watch() -> None:
         while not done.is_set():
-            seen.append(store.live_version(session.id) or 0)
+            seen.append(getattr(store.sessions.status(session.id).live, "version", 0))
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -131,6 +132,6 @@ def test_ready_outcomes_racing_in_any_order_leave_the_highest_version_live(names
         watcher.join()
 
     assert all(applied)
-    assert store.live_version(session.id) == 30
+    assert store.sessions.status(session.id).live.version == 30
     assert seen == sorted(seen), "live moved backwards"
-    assert {store.get_record(session.id, r.version).status for r in records} == {"ready"}
+    assert {store.records.get(session.id, r.version).status for r in records} == {"ready"}

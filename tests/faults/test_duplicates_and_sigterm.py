@@ -1,5 +1,5 @@
 """The same render run twice at once, a deploy's SIGTERM, and renders left in ``building``
-(issue 4, guarantees 3 and 9). Real worker processes, real Redis, S3 over HTTP (moto)."""
+(docs/guarantees.md, 3 and 9). Real worker processes, real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from stage_samples import HELLO
 
 from worker.celery_config import TASK_NAME
 from worker.models import RenderRecord, utc_now
-from worker.sessions import SessionStore, connect_redis
+from worker.redis_client import connect_redis
+from worker.sessions import RedisStores
 
 pytestmark = pytest.mark.integration
 
@@ -55,13 +56,13 @@ def new_session(client, name: str) -> str:
     return session.id
 
 
-def stuck_render(store: SessionStore, session_id: str, attempts: int, since: float) -> int:
+def stuck_render(store: RedisStores, session_id: str, attempts: int, since: float) -> int:
     """A render left in ``building`` since ``since`` by a worker that is gone: no message."""
-    queued = store.request_render(session_id)
+    queued = store.records.request(session_id)
     building = dataclasses.replace(queued, status="building", started_at=utc_now(),
                                    attempts=attempts)
-    assert store.transition(session_id, building)
-    store.mark_building(session_id, queued.version, at=since)
+    assert store.records.transition(session_id, building)
+    store.building.mark(session_id, queued.version, at=since)
     return queued.version
 
 
@@ -75,8 +76,8 @@ def reap(namespace) -> str:
 
 
 @pytest.fixture
-def store(namespace) -> SessionStore:
-    return SessionStore(connect_redis(namespace.redis_url), namespace.settings())
+def store(namespace) -> RedisStores:
+    return RedisStores(connect_redis(namespace.redis_url), namespace.settings())
 
 
 def test_same_render_twice_at_once_stores_one_version(namespace, start_worker, slow_esbuild,
@@ -90,7 +91,7 @@ def test_same_render_twice_at_once_stores_one_version(namespace, start_worker, s
     with namespace.client() as client:
         session_id = new_session(client, "twice")
         version = client.sessions.render(session_id).version
-        wait_for(lambda: store.get_record(session_id, version).status == "building", 20,
+        wait_for(lambda: store.records.get(session_id, version).status == "building", 20,
                  "the first run to start")
         # A duplicate delivery of the same job, taken by the other (idle) worker.
         client._celery.send_task(TASK_NAME, kwargs={"session_id": session_id,
@@ -108,11 +109,11 @@ def test_same_render_twice_at_once_stores_one_version(namespace, start_worker, s
     assert record.status == "ready", record.error
     # Both ran (the second started while the first was building); one stored the outcome.
     assert outcomes() == ["another-run-finished-first", "ready"]
-    keys = store.keys(session_id)
+    keys = store.keys.session(session_id)
     assert store.redis.hkeys(keys.renders) == [str(version).encode()]
     assert store.redis.get(keys.version) == str(version).encode()
-    assert store.get_record(session_id, version) == record
-    assert store.live_version(session_id) == version
+    assert store.records.get(session_id, version) == record
+    assert store.sessions.status(session_id).live.version == version
     assert_published(record)
 
     folder = f"sessions/{session_id}/renders/{version}/"
@@ -137,20 +138,20 @@ def test_sigterm_lets_the_in_flight_render_finish(namespace, start_worker, slow_
     with namespace.client() as client:
         session_id = new_session(client, "deploy")
         version = client.sessions.render(session_id).version
-        wait_for(lambda: store.get_record(session_id, version).status == "building", 20,
+        wait_for(lambda: store.records.get(session_id, version).status == "building", 20,
                  "the render to start")
         kill(worker.proc.pid, signal.SIGTERM)
         later = client.sessions.render(session_id).version  # sent during the deploy
         assert worker.proc.wait(40) == 0
-        record = store.get_record(session_id, version)
-        assert store.get_record(session_id, later).status == "queued"
+        record = store.records.get(session_id, version)
+        assert store.records.get(session_id, later).status == "queued"
         successor = start_worker(namespace, **NO_REAPER)
         assert client.sessions.wait_for_render(session_id, later, timeout=30).status == "ready"
 
     assert record.status == "ready", record.error
     assert record.attempts == 1
-    assert store.live_version(session_id) == later
-    assert store.redis.zcard(store.building_key) == 0
+    assert store.sessions.status(session_id).live.version == later
+    assert store.redis.zcard(store.keys.building) == 0
     assert_published(record)
     log = worker.log  # the worker has exited: its log is complete
     assert "Warm shutdown" in log
@@ -165,11 +166,11 @@ def test_sigquit_requeues_a_render_longer_than_the_soft_shutdown(namespace, star
     with namespace.client() as client:
         session_id = new_session(client, "slow deploy")
         version = client.sessions.render(session_id).version
-        wait_for(lambda: store.get_record(session_id, version).status == "building", 20,
+        wait_for(lambda: store.records.get(session_id, version).status == "building", 20,
                  "the render to start")
         kill(worker.proc.pid, signal.SIGQUIT)  # a cold shutdown, softened
         worker.proc.wait(30)
-        assert store.get_record(session_id, version).status == "building"  # not finished
+        assert store.records.get(session_id, version).status == "building"  # not finished
         successor = start_worker(namespace, **NO_REAPER)
         record = client.sessions.wait_for_render(session_id, version, timeout=40)
     assert record.status == "ready" and record.attempts == 2
@@ -198,15 +199,15 @@ def test_reap_redrives_a_stuck_render_and_fails_an_exhausted_one(namespace, star
     assert fresh_id not in output
     assert redriven.status == "ready", redriven.error
     assert redriven.attempts == 2
-    assert store.live_version(stuck_id) == stuck
+    assert store.sessions.status(stuck_id).live.version == stuck
     assert_published(redriven)
-    failed = store.get_record(spent_id, spent)
+    failed = store.records.get(spent_id, spent)
     assert failed.status == "failed" and failed.error is not None
     assert failed.error.kind == "infrastructure"
     assert failed.error.message == f"stuck in building after {allowed} attempts"
-    assert store.live_version(spent_id) is None
-    assert store.get_record(fresh_id, fresh).status == "building"
-    assert store.building_since(time.time()) == [(fresh_id, fresh)]
+    assert store.sessions.status(spent_id).live is None
+    assert store.records.get(fresh_id, fresh).status == "building"
+    assert store.building.since(time.time()) == [(fresh_id, fresh)]
 
 
 def test_reaper_thread_redrives_a_stuck_render_on_its_own(namespace, start_worker, store):
@@ -227,7 +228,7 @@ def test_reaper_thread_redrives_a_stuck_render_on_its_own(namespace, start_worke
     assert record.attempts == 2
     # Not before it had been building for a whole visibility timeout, and soon after.
     assert visibility_s <= ended - stuck_at <= visibility_s + 15
-    assert store.redis.zcard(store.building_key) == 0
+    assert store.redis.zcard(store.keys.building) == 0
     assert_published(record)
     assert (f"render session={session_id} version={version} outcome=stuck-building "
             "attempts=1 action=redriven") in worker.log

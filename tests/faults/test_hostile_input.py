@@ -1,6 +1,6 @@
-"""Hostile input and what may leave the worker (issue 4, "Input and output safety"): limits,
-fuzzed paths and scopes against real Redis, escaped pages, the CSP in Chromium, and
-artifacts scanned for backend code and secrets in S3 over HTTP (moto)."""
+"""Hostile input and what may leave the worker (docs/guarantees.md, "Input and output
+safety"): limits, fuzzed paths and scopes against real Redis, escaped pages, the CSP in
+Chromium, and artifacts scanned for backend code and secrets in S3 over HTTP (moto)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from stage_samples import HELLO
 
-from bundler import Bundle, Diagnostic
-from bundler.shell import DEFAULT_TITLE, csp_hash, render_error, render_index
+from bundler import Diagnostic, Page
+from bundler.shell import DEFAULT_TITLE, csp_hash, error_html, index_html
 from worker.client import StageClient
 from worker.errors import InvalidInputError
 
@@ -224,7 +224,7 @@ class Parsed(HTMLParser):
 @given(name=hostile_text.filter(str.strip), message=hostile_text, file=hostile_text,
        diagnostic=hostile_text, line_text=hostile_text)
 def test_error_page_escapes_every_session_text(name, message, file, diagnostic, line_text):
-    page = Parsed(render_error([Diagnostic(file, 3, 2, diagnostic, line_text)],
+    page = Parsed(error_html([Diagnostic(file, 3, 2, diagnostic, line_text)],
                                message=message, version=7, name=name))
 
     assert {tag for tag, _ in page.tags} <= {"html", "head", "meta", "link", "title", "style",
@@ -243,9 +243,9 @@ def test_error_page_escapes_every_session_text(name, message, file, diagnostic, 
 @settings(max_examples=100, deadline=None)
 @given(name=hostile_text, scopes=st.lists(hostile_text, max_size=3))
 def test_shell_escapes_name_and_scopes_and_allows_only_the_config_script(name, scopes):
-    bundle = Bundle(scripts=["app-X.js"], styles=["app-X.css"], artifacts=[])
-    page = Parsed(render_index(bundle, session_id="s1", version=2, name=name,
-                               google_scopes=scopes))
+    shell = Page(entry="/app/App.tsx", scripts=["app-X.js"], styles=["app-X.css"])
+    page = Parsed(index_html(shell, session_id="s1", version=2, name=name,
+                             google_scopes=scopes))
 
     assert {tag for tag, _ in page.tags} <= {"html", "head", "meta", "link", "title", "script",
                                              "body", "div"}

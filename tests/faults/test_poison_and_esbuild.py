@@ -1,4 +1,4 @@
-"""esbuild hanging or crashing, compile errors, and poison messages (issue 4, guarantees 8
+"""esbuild hanging or crashing, compile errors, and poison messages (docs/guarantees.md, 8
 and 10). Real worker processes, real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from stage_samples import BROKEN, BROKEN_COLUMN, BROKEN_LINE, HELLO
 
 from bundler import Runtime
 from worker.celery_config import TASK_NAME, create_celery
-from worker.sessions import SessionStore, connect_redis
+from worker.redis_client import connect_redis
+from worker.sessions import RedisStores
 
 pytestmark = pytest.mark.integration
 
@@ -28,8 +29,8 @@ FAULTY_ESBUILD = {**LIMITS, "STAGE_RENDER_MAX_RETRIES": "1", "STAGE_RETRY_BACKOF
 
 
 @pytest.fixture
-def store(namespace) -> SessionStore:
-    return SessionStore(connect_redis(namespace.redis_url), namespace.settings())
+def store(namespace) -> RedisStores:
+    return RedisStores(connect_redis(namespace.redis_url), namespace.settings())
 
 
 def render_and_wait(client, files, timeout: float = 40):
@@ -56,7 +57,7 @@ def test_hanging_esbuild_is_killed_by_the_build_timeout_and_leaves_no_orphan(
     assert record.status == "failed"
     assert record.error is not None and record.error.kind == "infrastructure"
     assert record.attempts == 2
-    assert record.error.message.startswith("gave up after 2 attempts: BundlerTimeout: ")
+    assert record.error.message.startswith("gave up after 2 attempts: BundlerServiceError: ")
     assert "esbuild did not finish within 1s (build timeout) and was killed" \
         in record.error.message
     assert left == [], "an esbuild process outlived its build"
@@ -75,7 +76,7 @@ def test_crashing_esbuild_fails_as_infrastructure_with_command_exit_code_and_out
     assert record.status == "failed" and record.attempts == 2
     assert record.error is not None and record.error.kind == "infrastructure"
     assert record.error.message == (
-        f"gave up after 2 attempts: BundlerCrashed: command: {command}\n"
+        f"gave up after 2 attempts: BundlerServiceError: command: {command}\n"
         "exit code: 2\n"
         "output: esbuild exited during a build\n"
         "panic: runtime error: index out of range")
@@ -110,7 +111,7 @@ def task_lines(log: str) -> list[str]:
             if TASK_NAME in line or "] render " in line or "invalid task message" in line]
 
 
-def namespace_state(store: SessionStore) -> dict[bytes, bytes]:
+def namespace_state(store: RedisStores) -> dict[bytes, bytes]:
     """Every key of the namespace with its serialised value."""
     keys = store.redis.scan_iter(match=store.settings.key_prefix + "*", count=1000)
     return {key: store.redis.dump(key) for key in keys}

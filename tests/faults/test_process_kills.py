@@ -1,4 +1,4 @@
-"""Workers killed mid-render (issue 4, guarantees 1, 2 and 4): nothing is lost, nothing is
+"""Workers killed mid-render (docs/guarantees.md, 1, 2 and 4): nothing is lost, nothing is
 half-published. Real worker processes, real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from services import wait_for
 from stage_samples import HELLO, SHIFTCAL
 
 from worker.models import RenderRecord
-from worker.sessions import SessionStore, connect_redis
+from worker.redis_client import connect_redis
+from worker.sessions import RedisStores
 
 pytestmark = pytest.mark.integration
 
@@ -46,20 +47,20 @@ def assert_published(record: RenderRecord) -> dict[str, Any]:
     return dict(manifest)
 
 
-def assert_one_ready_record(store: SessionStore, session_id: str, version: int) -> RenderRecord:
-    keys = store.keys(session_id)
+def assert_one_ready_record(store: RedisStores, session_id: str, version: int) -> RenderRecord:
+    keys = store.keys.session(session_id)
     assert store.redis.hkeys(keys.renders) == [str(version).encode()]
     assert store.redis.get(keys.version) == str(version).encode()
-    record = store.get_record(session_id, version)
+    record = store.records.get(session_id, version)
     assert record.status == "ready", record.error
-    assert store.live_version(session_id) == version
-    assert store.redis.zscore(store.building_key, f"{session_id}:{version}") is None
+    assert store.sessions.status(session_id).live.version == version
+    assert store.redis.zscore(store.keys.building, f"{session_id}:{version}") is None
     return record
 
 
-def wait_status(store: SessionStore, session_id: str, version: int, status: str,
+def wait_status(store: RedisStores, session_id: str, version: int, status: str,
                 timeout: float) -> None:
-    wait_for(lambda: store.get_record(session_id, version).status == status, timeout,
+    wait_for(lambda: store.records.get(session_id, version).status == status, timeout,
              f"render {version} to be {status}")
 
 
@@ -71,8 +72,8 @@ def process_tree(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def store(namespace) -> SessionStore:
-    return SessionStore(connect_redis(namespace.redis_url), namespace.settings())
+def store(namespace) -> RedisStores:
+    return RedisStores(connect_redis(namespace.redis_url), namespace.settings())
 
 
 def test_killed_pool_child_render_completes_once(namespace, start_worker, slow_esbuild, store):
@@ -161,8 +162,8 @@ def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_
             proxy.down()  # the crash also cuts every request the proxy still holds
             names = {obj["Key"][len(prefix):] for obj in
                      s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
-            crashed = store.get_record(session.id, version)
-            live = store.live_version(session.id)
+            crashed = store.records.get(session.id, version)
+            live = getattr(store.sessions.status(session.id).live, "version", None)
             proxy.delay_s = 0
             proxy.up()
             assert names and not names & {"index.html", "manifest.json"}
@@ -180,7 +181,7 @@ def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_
 
     assert record.status == "ready", record.error
     assert record.attempts == 2
-    assert store.live_version(session.id) == version
+    assert store.sessions.status(session.id).live.version == version
     manifest = assert_published(record)
     stored = {obj["Key"][len(prefix):] for obj in
               s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]}

@@ -9,11 +9,13 @@ import time
 import urllib.request
 
 import pytest
+import redis
 from stage_samples import BROKEN, BROKEN_COLUMN, BROKEN_LINE, HELLO, SHIFTCAL
 
+from worker.client import StageClient
 from worker.errors import InvalidInputError, RenderTimeoutError, SessionNotFoundError
-from worker.models import RenderRecord
-from worker.sessions import SessionStore
+from worker.models import RenderError, RenderRecord
+from worker.sessions import RedisStores
 
 pytestmark = pytest.mark.integration
 
@@ -199,38 +201,53 @@ def test_same_message_twice_leaves_one_unchanged_record(stack):
     assert f"session={session.id} version=1 outcome=already-ready" in worker.log
 
 
-def test_waiting_listens_instead_of_polling_and_wakes_on_its_own_outcome(namespace, monkeypatch):
-    # No worker: the render stays queued. A waiter must sleep on the events channel, not
-    # spin (each spin was a record read and a new Redis connection, ~30 per render).
-    reads: list[int] = []
-    original = SessionStore.get_record
+class CountingRedis(redis.Redis):
+    """A real client that counts record reads and subscriptions (given to StageClient)."""
 
-    def counting(self: SessionStore, session_id: str, version: int) -> RenderRecord:
-        reads.append(version)
-        return original(self, session_id, version)
+    reads = 0
+    subscriptions = 0
 
-    monkeypatch.setattr(SessionStore, "get_record", counting)
-    with namespace.client() as client:
+    def hget(self, name, key):  # type: ignore[no-untyped-def, override]
+        self.reads += 1
+        return super().hget(name, key)
+
+    def pubsub(self, **kwargs):  # type: ignore[no-untyped-def, override]
+        self.subscriptions += 1
+        return super().pubsub(**kwargs)
+
+
+def test_waiting_subscribes_once_and_wakes_on_its_own_outcome(namespace):
+    # No worker: the render stays queued. A waiter sleeps on the events channel with one
+    # subscription, instead of re-subscribing and re-reading the record every second.
+    counting = CountingRedis.from_url(namespace.redis_url)
+    with StageClient(namespace.settings(), redis_client=counting) as client:
         session = client.sessions.create(name="waiting")
         client.sessions.push_files(session.id, HELLO)
         version = client.sessions.render(session.id).version
+        counting.reads = counting.subscriptions = 0
         started = time.monotonic()
         with pytest.raises(RenderTimeoutError):
             client.sessions.wait_for_render(session.id, version, timeout=2.5)
         assert time.monotonic() - started >= 2.5
-        assert len(reads) <= 8  # a read per re-check (once a second), not a busy loop
+        assert (counting.subscriptions, counting.reads) == (1, 1)
 
-        # Another version's outcome on the channel does not wake this waiter early;
-        # its own does, at once.
-        store = client.sessions._store
+        # Another version's outcome on the channel does not wake this waiter; its own
+        # outcome does, at once.
         other = client.sessions.render(session.id).version
+        stores = RedisStores(counting, namespace.settings())
+        outcome: list[RenderRecord] = []
         waiter = threading.Thread(
-            target=lambda: store.wait_for_outcome(session.id, version, timeout_s=5))
+            target=lambda: outcome.append(client.sessions.wait_for_render(session.id, version,
+                                                                          timeout=4)))
+        counting.reads = 0
         waiter.start()
         time.sleep(0.3)
-        store.redis.publish(store.keys(session.id).events, str(other))
+        counting.publish(stores.keys.session(session.id).events, str(other))
         waiter.join(0.5)
-        assert waiter.is_alive()
-        store.redis.publish(store.keys(session.id).events, str(version))
+        assert waiter.is_alive() and counting.reads == 1
+        failed = stores.records.get(session.id, version).failed(
+            RenderError("infrastructure", "stored by the test"))
+        assert stores.records.transition(session.id, failed)
         waiter.join(1.0)
         assert not waiter.is_alive()
+        assert outcome == [failed]

@@ -7,7 +7,7 @@ import pytest
 from services import free_port
 from stage_samples import HELLO
 
-from worker.errors import UploadError
+from worker.errors import StorageError, UploadError
 from worker.storage import CACHE_REVALIDATE, S3Store, StoredObject
 
 pytestmark = pytest.mark.integration
@@ -40,6 +40,24 @@ def test_missing_bucket_is_an_upload_error_naming_the_object(s3_endpoint):
     with pytest.raises(UploadError, match=r"could not upload s3://no-such-bucket/k\.js: .*"
                                           r"NoSuchBucket"):
         store.put_many([StoredObject("k.js", b"x", "text/javascript")])
+
+
+def test_every_operation_on_a_missing_bucket_is_a_storage_error_naming_the_object(s3_endpoint):
+    store = S3Store("no-such-bucket", prefix="p", endpoint_url=s3_endpoint)
+    calls = {
+        "read s3://no-such-bucket/p/a.js": lambda: store.get("a.js"),
+        "delete s3://no-such-bucket/p/a.js": lambda: store.delete("a.js"),
+        "copy s3://no-such-bucket/p/a.js to p/b.js": lambda: store.copy_many([("a.js", "b.js")]),
+    }
+    for what, call in calls.items():
+        with pytest.raises(StorageError) as info:
+            call()
+        assert str(info.value).startswith(f"could not {what}: "), what
+        assert "NoSuchBucket" in str(info.value) or "404" in str(info.value), what
+
+
+def test_a_missing_object_is_not_an_error_when_checking_it(s3_endpoint, bucket):
+    assert S3Store(bucket, endpoint_url=s3_endpoint).exists("nothing/here.js") is False
 
 
 def test_unreachable_endpoint_is_an_upload_error():

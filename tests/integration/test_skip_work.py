@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
 from services import wait_for
 from stage_samples import HELLO
 
-from bundler import Runtime
+from bundler import Runtime, SourceFile
+from worker.pipeline import (
+    BuiltVersion,
+    RenderInput,
+    build_version,
+    bundler_from_settings,
+    input_hash,
+)
+from worker.settings import Settings
+from worker.storage import LocalStore
 
 pytestmark = pytest.mark.integration
 
@@ -73,3 +83,50 @@ def test_a_different_name_is_a_different_input(stack):
             session.id, client.sessions.render(session.id).version))
     assert records[0].input_hash != records[1].input_hash
     assert records[1].timings_ms["bundle"] > 0
+
+
+PAGE_FIELDS = ("entry", "scripts", "styles", "overlay", "vendor", "favicon", "routes",
+               "warnings")
+
+
+def old_shaped(manifest: dict) -> dict:
+    """A manifest as written before the page moved to the top level: under "page"."""
+    page = {key: manifest[key] for key in PAGE_FIELDS}
+    old = {key: value for key, value in manifest.items() if key not in ("favicon", "warnings")}
+    return {**old, "page": page}
+
+
+def reuse_after_rewriting_its_manifest(tmp_path, rewrite) -> tuple[BuiltVersion, BuiltVersion]:
+    """Version 1 built in-process, its manifest rewritten, then version 2 of the same inputs."""
+    store = LocalStore(tmp_path / "out")
+    bundler = bundler_from_settings(Settings(vendor_cache_dir=tmp_path / "vendor-cache"))
+    files = [SourceFile(f["path"], f["content"].encode()) for f in HELLO]
+    try:
+        first = RenderInput("s", 1, "rewritten manifest", [], files)
+        digest = input_hash(first, bundler)
+        built = build_version(first, digest=digest, bundler=bundler, store=store)
+        manifest_path = tmp_path / "out" / built.folder / "manifest.json"
+        manifest_path.write_text(json.dumps(rewrite(json.loads(manifest_path.read_text()))))
+        second = build_version(RenderInput("s", 2, "rewritten manifest", [], files),
+                               digest=digest, bundler=bundler, store=store, reuse=built.folder)
+    finally:
+        bundler.close()
+    return built, second
+
+
+def test_a_version_whose_manifest_keeps_the_page_under_page_is_still_reused(tmp_path):
+    built, second = reuse_after_rewriting_its_manifest(tmp_path, old_shaped)
+
+    assert second.cache_hits == {"dedupe": 1} and second.timings_ms["bundle"] == 0.0
+    loads = {v.folder: re.findall(r'(?:src|href)="([^"]+)"',
+                                  (tmp_path / "out" / v.folder / "index.html").read_text())
+             for v in (built, second)}
+    assert loads[second.folder] == loads[built.folder]  # the same scripts, styles and icon
+    assert any(src.endswith(".js") for src in loads[second.folder])
+
+
+def test_a_version_whose_manifest_has_no_page_is_built_again(tmp_path):
+    _, second = reuse_after_rewriting_its_manifest(
+        tmp_path, lambda manifest: {k: v for k, v in manifest.items() if k not in PAGE_FIELDS})
+
+    assert second.cache_hits.get("dedupe") is None and second.timings_ms["bundle"] > 0

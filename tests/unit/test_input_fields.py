@@ -54,6 +54,30 @@ def test_scope_with_whitespace_or_control_characters_is_rejected_not_trimmed(sco
         "contains whitespace or control characters")
 
 
+def test_scope_that_could_close_a_script_tag_is_rejected_naming_the_character():
+    scope = 'https://x/"</script><script>1</script>'
+    assert rejected(validate_scopes, [scope], SETTINGS) == (
+        'googleScopes: "https://x/"</script><script>1</script>" is not an https:// URL: '
+        "'\"' may not appear in it (RFC 3986 allows letters, digits, -._~:/?#[]@!$&()*+,;= "
+        "and %XX escapes)")
+
+
+@pytest.mark.parametrize(("scope", "character"), [
+    ("https://x/<b>", "'<'"), ("https://x/a>b", "'>'"), ("https://x/it's", "\"'\""),
+    ("https://x/a\\b", "'\\\\'"), ("https://x/a`b", "'`'"), ("https://x/a{b}", "'{'"),
+    ("https://x/a|b", "'|'"), ("https://x/a^b", "'^'"), ("https://x/grüße", "'\\xfc'"),
+    ("https://x/100%", "'%'"), ("https://x/%zz", "'%zz'")])
+def test_scope_with_a_character_uris_do_not_allow_is_rejected(scope, character):
+    assert rejected(validate_scopes, [scope], SETTINGS).endswith(
+        f"is not an https:// URL: {character} may not appear in it (RFC 3986 allows letters, "
+        "digits, -._~:/?#[]@!$&()*+,;= and %XX escapes)")
+
+
+def test_scope_with_escapes_query_and_port_is_accepted():
+    scope = "https://www.googleapis.com:443/auth/drive.readonly?x=a%20b&y=(1)#frag"
+    assert validate_scopes([scope], SETTINGS) == [scope]
+
+
 def test_scope_limit_counts_distinct_scopes_and_names_the_variable():
     settings = Settings(max_scopes=2)
     assert validate_scopes([DRIVE, SHEETS, DRIVE], settings) == [DRIVE, SHEETS]

@@ -1,4 +1,5 @@
-"""Input rules for paths and pushes (DESIGN.md section 6), and the messages for what breaks them."""
+"""Input rules for paths and pushes (docs/contract.md, Redis keys), and the messages for
+what breaks them."""
 
 from __future__ import annotations
 

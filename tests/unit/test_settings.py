@@ -153,9 +153,9 @@ def test_overrides_are_validated_like_the_environment():
         "STAGE_BUILD_TIMEOUT_S=75.0: must be less than STAGE_SOFT_TIME_LIMIT_S=60")
 
 
-def test_replace_is_validated_too():
+def test_a_changed_copy_is_validated_too():
     with pytest.raises(ConfigError) as info:
-        Settings().replace(queue="")
+        dataclasses.replace(Settings(), queue="")
     assert str(info.value) == "STAGE_QUEUE='': must not be empty"
 
 

@@ -10,9 +10,10 @@ from html.parser import HTMLParser
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bundler.artifacts import Bundle, SourceFile
+import bundler
+from bundler.artifacts import SourceFile
 from bundler.index_html import read_index_html
-from bundler.shell import DEFAULT_TITLE, render_index
+from bundler.shell import DEFAULT_TITLE, index_html
 
 CONFIG_PREFIX = "window.__STAGE__ = "
 HOSTILE = [
@@ -75,10 +76,11 @@ class Page(HTMLParser):
 def render(name: str = "Shifts", scopes: list[str] | None = None, *, session_id: str = "s1",
            version: int = 3, scripts: list[str] | None = None,
            styles: list[str] | None = None) -> str:
-    bundle = Bundle(scripts=["assets/app-3F2A.js"] if scripts is None else scripts,
-                    styles=["assets/app-3F2A.css"] if styles is None else styles, artifacts=[])
-    return render_index(bundle, session_id=session_id, version=version, name=name,
-                        google_scopes=scopes or []).decode("utf-8")
+    page = bundler.Page(entry="/app/App.tsx",
+                        scripts=["assets/app-3F2A.js"] if scripts is None else scripts,
+                        styles=["assets/app-3F2A.css"] if styles is None else styles)
+    return index_html(page, session_id=session_id, version=version, name=name,
+                      google_scopes=scopes or []).decode("utf-8")
 
 
 def config_of(page: Page) -> object:
@@ -218,10 +220,10 @@ def test_index_html_head_and_ids_are_kept_as_escaped_values_never_as_markup():
     sources = {"/index.html": SourceFile("/index.html", HOSTILE_INDEX_HTML.encode())}
     read = read_index_html(sources)
     assert read is not None
-    bundle = Bundle(scripts=["app-1.js"], styles=[], artifacts=[], title=read.title,
-                    meta=read.meta, mount_ids=read.mount_ids)
-    html = render_index(bundle, session_id="s1", version=1, name="session name",
-                        google_scopes=[]).decode("utf-8")
+    page_in = bundler.Page(entry="/src/main.tsx", scripts=["app-1.js"], styles=[],
+                           title=read.title, meta=read.meta, mount_ids=read.mount_ids)
+    html = index_html(page_in, session_id="s1", version=1, name="session name",
+                      google_scopes=[]).decode("utf-8")
     page = Page(html)
     assert page.tags == (["html", "head", "meta", "meta", "meta", "meta", "link", "title",
                           "meta", "meta", "script", "script", "body", "div", "div", "div"])
@@ -238,6 +240,6 @@ def test_index_html_head_and_ids_are_kept_as_escaped_values_never_as_markup():
 
 
 def test_without_an_index_html_title_the_session_name_is_the_title():
-    bundle = Bundle(scripts=[], styles=[], artifacts=[], title=None)
-    html = render_index(bundle, session_id="s1", version=1, name="Shifts", google_scopes=[])
+    page_in = bundler.Page(entry="/app/App.tsx", scripts=[], styles=[], title=None)
+    html = index_html(page_in, session_id="s1", version=1, name="Shifts", google_scopes=[])
     assert Page(html.decode()).title == "Shifts"

@@ -1,12 +1,6 @@
 """Published apps: immutable app versions copied from renders, reachable through channels.
 
-Redis keys (``P`` is ``STAGE_KEY_PREFIX``; docs/contract.md is the reference):
-
-    P app:{sid}              hash  name, description, author, status, createdAt, updatedAt
-    P app:{sid}:versions     hash  appVersionSid → app version (JSON, AppVersion.to_dict())
-    P app:{sid}:order        list  appVersionSids, newest first
-    P app:{sid}:channels     hash  channel → {"appVersionSid", "revision", "updatedAt"} (JSON)
-    P apps                   zset  sid → creation time (epoch seconds)
+Redis keys are in :mod:`worker.keys` (``P app:{sid}`` …); docs/contract.md is the reference.
 
 Storage: ``apps/<sid>/versions/<appVersionSid>/`` holds a server-side copy of the render's
 folder (no rebuild), and ``apps/<sid>/channels/<channel>.json`` a pointer a static host or
@@ -35,8 +29,9 @@ from worker.errors import (
 )
 from worker.inputs import validate_name
 from worker.models import Check, RenderRecord, utc_now
-from worker.sessions import SessionStore, redis_errors
-from worker.storage import CACHE_REVALIDATE, ArtifactStore, StoredObject
+from worker.redis_client import load_script, redis_errors
+from worker.sessions import RedisStores
+from worker.storage import CACHE_REVALIDATE, ArtifactStore, StoredObject, version_folder
 
 __all__ = ["AppStore", "App", "AppVersion", "Channel", "Channels", "Publication", "CHANNELS"]
 
@@ -46,21 +41,6 @@ _AUTHOR = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _MAX_AUTHOR = 254  # the longest e-mail address SMTP allows
 _MAX_DESCRIPTION = 2000  # a paragraph, not a document
 _POINTER_LOCK_S = 30.0  # one pointer PUT; far longer means the writer died holding it
-
-# KEYS: app, versions, channels. ARGV: channel, appVersionSid, now.
-_PROMOTE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then return -2 end
-if redis.call('HGET', KEYS[1], 'status') == 'archived' then return -3 end
-local current = redis.call('HGET', KEYS[3], ARGV[1])
-local revision = 1
-if current then revision = cjson.decode(current)['revision'] + 1 end
-redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(
-  {appVersionSid = ARGV[2], revision = revision, updatedAt = ARGV[3]}))
-redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
-return revision
-"""
-
 
 @dataclass(frozen=True)
 class AppVersion:
@@ -154,12 +134,12 @@ class Channels:
 class AppStore:
     """Apps in Redis, their versions and channel pointers in the artifact store."""
 
-    def __init__(self, sessions: SessionStore, store: ArtifactStore) -> None:
-        self.sessions = sessions
-        self.redis = sessions.redis
+    def __init__(self, stores: RedisStores, store: ArtifactStore) -> None:
+        self.stores = stores
+        self.redis = stores.redis
         self.store = store
-        self.prefix = sessions.settings.key_prefix
-        self._promote = self.redis.register_script(_PROMOTE)
+        self._keys = stores.keys
+        self._promote = load_script(self.redis, "promote")
 
     def publish(self, session_id: str, *, name: str | None = None, description: str = "",
                 author: str | None = None, version: int | None = None,
@@ -186,30 +166,30 @@ class AppStore:
                                         "active before publishing to it")
             sid, fields = app_sid, {}
         avsid = "ver_" + uuid.uuid4().hex[:20]
-        assert record.index_key is not None
-        index_key = self._copy_render(record.index_key, f"apps/{sid}/versions/{avsid}/")
+        index_key = self._copy_render(version_folder(session_id, record.version),
+                                      f"apps/{sid}/versions/{avsid}/")
         now = utc_now()
         app_version = AppVersion(avsid, sid, session_id, record.version, now,
                                  self.store.prefix + index_key, self.store.url_for(index_key),
                                  record.input_hash, record.check)
-        keys = self._keys(sid)
+        keys = self._keys.app(sid)
         with redis_errors(), self.redis.pipeline(transaction=True) as pipe:
             if fields:
                 new_app: dict[str | bytes, str] = {"status": "active", "createdAt": now,
                                                    "updatedAt": now}
                 new_app.update(fields)
-                pipe.hset(keys["app"], mapping=new_app)
-                pipe.zadd(keys["apps"], {sid: time.time()})
-            pipe.hset(keys["versions"], avsid, json.dumps(app_version.to_dict()))
-            pipe.lpush(keys["order"], avsid)
+                pipe.hset(keys.app, mapping=new_app)
+                pipe.zadd(self._keys.apps, {sid: time.time()})
+            pipe.hset(keys.versions, avsid, json.dumps(app_version.to_dict()))
+            pipe.lpush(keys.order, avsid)
             pipe.execute()
         self.promote(sid, avsid, channel="preview")
         return Publication(self.get(sid), app_version)
 
     def get(self, sid: str) -> App:
-        keys = self._keys(self._sid(sid))
+        keys = self._keys.app(self._sid(sid))
         with redis_errors(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(keys["app"]).lrange(keys["order"], 0, -1).hgetall(keys["versions"])
+            pipe.hgetall(keys.app).lrange(keys.order, 0, -1).hgetall(keys.versions)
             meta, order, versions = pipe.execute()
         if not meta:
             raise AppNotFoundError(f"no app {sid!r}")
@@ -223,7 +203,7 @@ class AppStore:
         if status is not None and status not in STATUSES:
             raise InvalidInputError(f"status {status!r}: must be one of {', '.join(STATUSES)}")
         with redis_errors():
-            sids = [s.decode() for s in self.redis.zrevrange(f"{self.prefix}apps", 0, -1)]
+            sids = [s.decode() for s in self.redis.zrevrange(self._keys.apps, 0, -1)]
         apps = [self.get(sid) for sid in sids]
         return [a for a in apps if (author is None or a.author == author)
                 and (status is None or a.status == status)]
@@ -246,7 +226,7 @@ class AppStore:
         with redis_errors():
             changes: dict[str | bytes, str] = {"updatedAt": utc_now()}
             changes.update(fields)
-            self.redis.hset(self._keys(sid)["app"], mapping=changes)
+            self.redis.hset(self._keys.app(sid).app, mapping=changes)
         if status is not None and status != app.status:
             for channel in CHANNELS:  # archived pointers say so; active ones point again
                 self._sync_pointer(sid, channel)
@@ -260,9 +240,9 @@ class AppStore:
         """Point ``channel`` at an app version; rollback is promoting an older one."""
         if channel not in CHANNELS:
             raise InvalidInputError(f"channel {channel!r}: must be one of {', '.join(CHANNELS)}")
-        keys = self._keys(self._sid(sid))
+        keys = self._keys.app(self._sid(sid))
         with redis_errors():
-            revision = int(self._promote(keys=[keys["app"], keys["versions"], keys["channels"]],
+            revision = int(self._promote(keys=[keys.app, keys.versions, keys.channels],
                                          args=[channel, app_version_sid, utc_now()]))
         if revision == -1:
             raise AppNotFoundError(f"no app {sid!r}")
@@ -276,7 +256,7 @@ class AppStore:
 
     def _channel(self, sid: str, channel: str) -> Channel | None:
         with redis_errors():
-            raw = self.redis.hget(self._keys(sid)["channels"], channel)
+            raw = self.redis.hget(self._keys.app(sid).channels, channel)
         if raw is None:
             return None
         state = json.loads(raw)
@@ -286,7 +266,7 @@ class AppStore:
 
     def _version(self, sid: str, avsid: str) -> AppVersion:
         with redis_errors():
-            raw = self.redis.hget(self._keys(sid)["versions"], avsid)
+            raw = self.redis.hget(self._keys.app(sid).versions, avsid)
         if raw is None:
             raise AppVersionNotFoundError(f"app {sid} has no version {avsid!r}")
         return AppVersion.from_dict(json.loads(raw))
@@ -298,7 +278,7 @@ class AppStore:
         the lock, so the last write shows the newest revision: a promote that lands while
         another writer holds the lock writes again after it.
         """
-        lock = self.redis.lock(f"{self._keys(sid)['app']}:pointer-lock:{channel}",
+        lock = self.redis.lock(self._keys.app(sid).pointer_lock(channel),
                                timeout=_POINTER_LOCK_S, blocking_timeout=_POINTER_LOCK_S)
         with redis_errors():
             if not lock.acquire():
@@ -328,30 +308,24 @@ class AppStore:
 
     def _publishable_render(self, session_id: str, version: int | None) -> RenderRecord:
         if version is None:
-            live = self.sessions.status(session_id).live
+            live = self.stores.sessions.status(session_id).live
             if live is None:
                 raise InvalidInputError(f"session {session_id}: has no ready render to publish")
             return live
-        record = self.sessions.get_record(session_id, version)
+        record = self.stores.records.get(session_id, version)
         if record.status != "ready":
             raise InvalidInputError(f"session {session_id} render {version}: is "
                                     f"{record.status}; only a ready render can be published")
         return record
 
-    def _copy_render(self, index_key: str, target: str) -> str:
+    def _copy_render(self, source: str, target: str) -> str:
         """Copy a render's folder under ``target``, index.html and manifest.json last."""
-        source = index_key.removeprefix(self.store.prefix).removesuffix("index.html")
         manifest = json.loads(self.store.get(source + "manifest.json"))
         files = [f["path"] for f in manifest["files"] if f["path"] != "index.html"]
         self.store.copy_many([(source + p, target + p) for p in files])
         self.store.copy_many([(source + "index.html", target + "index.html")])
         self.store.copy_many([(source + "manifest.json", target + "manifest.json")])
         return target + "index.html"
-
-    def _keys(self, sid: str) -> dict[str, str]:
-        base = f"{self.prefix}app:{{{sid}}}"
-        return {"app": base, "versions": f"{base}:versions", "order": f"{base}:order",
-                "channels": f"{base}:channels", "apps": f"{self.prefix}apps"}
 
     @staticmethod
     def _sid(sid: Any) -> str:
@@ -360,7 +334,7 @@ class AppStore:
         return sid
 
     def _name(self, name: Any) -> str:
-        return validate_name(name, self.sessions.settings, field="name")
+        return validate_name(name, self.stores.settings, field="name")
 
     @staticmethod
     def _description(description: Any) -> str:

@@ -1,4 +1,4 @@
-"""The worker's Celery app, ``worker.app:app``, configured from ``STAGE_*`` variables."""
+"""The worker's Celery app, ``worker.celery_app:app``, configured from ``STAGE_*`` variables."""
 
 from __future__ import annotations
 

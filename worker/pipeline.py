@@ -1,7 +1,7 @@
-"""One render: a snapshot of session files in, a stored version folder out.
+"""Build one version: a session's files in, a stored version folder out.
 
-No Redis here: the Celery task and the embedded ``stage-render render`` both call
-:func:`render_snapshot`. Upload order is what makes a version safe to read while it is
+No Redis here: the job (:mod:`worker.jobs`) and the embedded ``stage-render render`` both
+call :func:`build_version`. Upload order is what makes a version safe to read while it is
 being written: assets first, then ``index.html`` and ``manifest.json`` together. A version
 whose build failed gets an error page as its ``index.html`` and is never cached.
 """
@@ -16,20 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bundler import BuildFailed, Bundle, Bundler, Diagnostic, Runtime, SourceFile
-from bundler.shell import SHELL_VERSION, render_error, render_index
-from worker.errors import StorageError
+from bundler import BuildFailed, Bundler, BundlerUnavailable, Diagnostic, Page, Runtime, SourceFile
+from bundler.shell import SHELL_VERSION, error_html, index_html
+from worker.errors import BundlerServiceError, StorageError
 from worker.models import RenderError, utc_now
 from worker.settings import Settings
-from worker.storage import ArtifactStore, StoredObject, cache_control_for
+from worker.storage import ArtifactStore, StoredObject, cache_control_for, version_folder
 
-__all__ = ["RenderInput", "Rendered", "render_snapshot", "version_prefix", "input_hash",
-           "bundler_from_settings"]
+__all__ = ["RenderInput", "BuiltVersion", "build_version", "input_hash", "bundler_from_settings"]
 
 
 @dataclass(frozen=True)
 class RenderInput:
-    """Everything a render depends on besides the bundler's own pins."""
+    """Everything a version depends on besides the bundler's own pins."""
 
     session_id: str
     version: int
@@ -39,23 +38,18 @@ class RenderInput:
 
 
 @dataclass(frozen=True)
-class Rendered:
+class BuiltVersion:
     """A stored version: where its page is, and what it cost."""
 
+    folder: str  # relative to the store's prefix: sessions/<id>/renders/<v>/
     index_key: str  # full key in the store, prefix included
     url: str
     index_path: str | None
-    input_hash: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
     error: RenderError | None = None  # set when the build failed and index.html says why
     uploaded_bytes: int = 0
     cache_hits: dict[str, int] = field(default_factory=dict)  # "vendor", "dedupe"
-
-
-def version_prefix(session_id: str, version: int) -> str:
-    """The folder of one render version, relative to the store's prefix."""
-    return f"sessions/{session_id}/renders/{version}/"
 
 
 def input_hash(job: RenderInput, bundler: Bundler) -> str:
@@ -80,21 +74,21 @@ def bundler_from_settings(settings: Settings) -> Bundler:
                    node_binary=settings.node_binary)
 
 
-def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
-                    max_output_bytes: int | None = None,
-                    progress: Callable[[str, float], None] | None = None,
-                    reuse: str | None = None) -> Rendered:
-    """Build, wrap and upload one version folder.
+def build_version(job: RenderInput, *, digest: str, bundler: Bundler, store: ArtifactStore,
+                  max_output_bytes: int | None = None,
+                  progress: Callable[[str, float], None] | None = None,
+                  reuse: str | None = None) -> BuiltVersion:
+    """Build, wrap and upload one version folder. ``digest`` is :func:`input_hash` of ``job``.
 
     ``reuse`` names the folder of a ready version built from the same inputs: its files
     are copied inside the store instead of building again, and only index.html (which
     names this version) and manifest.json are written. A build error still stores a page:
-    ``index.html`` is the error page, and the returned :class:`Rendered` carries the
-    error. Raises BundlerUnavailable or StorageError for failures not in the session's code.
+    ``index.html`` is the error page, and the returned version carries the error. Raises
+    BundlerServiceError or StorageError (infrastructure errors) for failures not in the
+    session's code.
     """
     timings: dict[str, float] = _Timings(progress)
-    digest = input_hash(job, bundler)
-    folder = version_prefix(job.session_id, job.version)
+    folder = version_folder(job.session_id, job.version)
     if reuse is not None:
         reused = _reuse(job, reuse, folder, digest, store, bundler, timings)
         if reused is not None:
@@ -109,87 +103,76 @@ def render_snapshot(job: RenderInput, *, bundler: Bundler, store: ArtifactStore,
     except BuildFailed as exc:
         timings["bundle"] = _ms_since(started)
         return _store_error_page(job, exc, digest, folder, store, bundler, timings)
+    except BundlerUnavailable as exc:  # esbuild crashed, hung or could not start
+        raise BundlerServiceError(str(exc)) from exc
     # Tailwind runs inside the build; it is reported as a stage of its own.
     timings["bundle"] = round(_ms_since(started) - bundle.css_ms, 2)
     timings["css"] = bundle.css_ms
 
     started = time.perf_counter()
-    page = {"entry": bundle.entry, "scripts": bundle.scripts, "styles": bundle.styles,
-            "overlay": bundle.overlay, "vendor": bundle.vendor_scripts,
-            "favicon": bundle.favicon, "title": bundle.title, "meta": bundle.meta,
-            "mountIds": bundle.mount_ids,
-            "routes": [{"route": r.route, "source": r.source, "path": r.path}
-                       for r in bundle.routes],
-            "warnings": [w.to_dict() for w in bundle.warnings]}
     assets = [StoredObject(folder + a.path, a.content, a.content_type, cache_control_for(a.kind))
               for a in bundle.artifacts]
-    files = [_file_entry(o.key[len(folder):], a.kind, o.body, o.content_type)
-             for o, a in zip(assets, bundle.artifacts, strict=True)]
-    index, manifest = _page_objects(job, page, files, folder, digest, bundler)
+    files = [_file_entry(a.path, a.kind, a.content, a.content_type) for a in bundle.artifacts]
+    index, manifest = _page_objects(job, bundle.page, bundle.warnings, files, folder, digest,
+                                    bundler)
     timings["shell"] = _ms_since(started)
 
     started = time.perf_counter()
-    vendor = [StoredObject(a.path, a.content, a.content_type, cache_control_for(a.kind))
+    shared = [StoredObject(a.path, a.content, a.content_type, cache_control_for(a.kind))
               for a in bundle.vendor]
     # Two waves: what the page loads, then the two files that name it. A store that
     # has the shared files already (the usual case) is not asked about them again.
-    vendor_missing = store.put_missing(vendor)
+    shared_missing = store.put_missing(shared)
     store.put_many(assets)
     store.put_many([index, manifest])
     timings["upload"] = _ms_since(started)
     uploaded = sum(len(o.body) for o in [*assets, index, manifest])
-    uploaded += sum(len(o.body) for o in vendor) if vendor_missing else 0
-    return _rendered(store, index.key, digest, timings, uploaded, warnings=bundle.warnings,
-                     cache_hits={"vendor": len(vendor) - vendor_missing})
+    uploaded += sum(len(o.body) for o in shared) if shared_missing else 0
+    return _built(store, folder, timings, uploaded, warnings=bundle.warnings,
+                  cache_hits={"vendor": len(shared) - shared_missing})
 
 
 def _reuse(job: RenderInput, source: str, folder: str, digest: str, store: ArtifactStore,
-           bundler: Bundler, timings: dict[str, float]) -> Rendered | None:
+           bundler: Bundler, timings: dict[str, float]) -> BuiltVersion | None:
     """The version folder copied from ``source`` (same inputs), or None if it is unusable."""
     started = time.perf_counter()
     try:
         old = json.loads(store.get(source + "manifest.json"))
-        page = old["page"]
-    except (StorageError, ValueError, KeyError):
-        return None  # built before manifests carried the page, or gone: build instead
-    files = [f for f in old["files"] if f["path"] != "index.html"]
+        # Manifests written before the page moved to the top level kept it under "page".
+        recorded = old.get("page", old)
+        page = Page.from_dict(recorded)
+        warnings = [Diagnostic.from_dict(w) for w in recorded["warnings"]]
+        files = [f for f in old["files"] if f["path"] != "index.html"]
+    except (StorageError, ValueError, KeyError, TypeError):
+        return None  # gone, or a manifest from before pages were recorded: build instead
     timings["bundle"] = 0.0
-    index, manifest = _page_objects(job, page, files, folder, digest, bundler,
+    index, manifest = _page_objects(job, page, warnings, files, folder, digest, bundler,
                                     reused_from=source)
     timings["shell"] = _ms_since(started)
     started = time.perf_counter()
     store.copy_many([(source + f["path"], folder + f["path"]) for f in files])
     store.put_many([index, manifest])
     timings["upload"] = _ms_since(started)
-    warnings = [Diagnostic.from_dict(w) for w in page.get("warnings", [])]
-    return _rendered(store, index.key, digest, timings, len(index.body) + len(manifest.body),
-                     warnings=warnings, cache_hits={"dedupe": 1})
+    return _built(store, folder, timings, len(index.body) + len(manifest.body),
+                  warnings=warnings, cache_hits={"dedupe": 1})
 
 
-def _page_objects(job: RenderInput, page: dict[str, Any], files: list[dict[str, Any]],
-                  folder: str, digest: str, bundler: Bundler,
+def _page_objects(job: RenderInput, page: Page, warnings: list[Diagnostic],
+                  files: list[dict[str, Any]], folder: str, digest: str, bundler: Bundler,
                   reused_from: str | None = None) -> tuple[StoredObject, StoredObject]:
     """index.html for this version, and the manifest listing it beside ``files``."""
-    shell = Bundle(scripts=page["scripts"], styles=page["styles"], artifacts=[],
-                   overlay=page.get("overlay"), vendor_scripts=page.get("vendor", []),
-                   favicon=page.get("favicon"), title=page.get("title"),
-                   meta=page.get("meta", []), mount_ids=page.get("mountIds", []))
-    html = render_index(shell, session_id=job.session_id, version=job.version, name=job.name,
-                        google_scopes=job.google_scopes, root_url="../" * folder.count("/"))
+    html = index_html(page, session_id=job.session_id, version=job.version, name=job.name,
+                      google_scopes=job.google_scopes, root_url="../" * folder.count("/"))
     index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8",
                          cache_control_for("html"))
-    summary: dict[str, Any] = {k: page[k] for k in _PAGE_SUMMARY if k in page}
     manifest: dict[str, Any] = {
         **_manifest_header(job, digest, bundler, "ready"),
-        **summary,
-        "page": page,
+        **page.to_dict(),
+        "warnings": [w.to_dict() for w in warnings],
         "reusedFrom": reused_from,
         "files": [*files, _file_entry("index.html", "html", html, index.content_type)],
     }
     return index, _manifest_object(folder, manifest, cache_control_for("html"))
-
-
-_PAGE_SUMMARY: tuple[str, ...] = ("entry", "scripts", "styles", "overlay", "vendor", "routes")
 
 
 def _file_entry(path: str, kind: str, body: bytes, content_type: str) -> dict[str, Any]:
@@ -199,28 +182,25 @@ def _file_entry(path: str, kind: str, body: bytes, content_type: str) -> dict[st
 
 def _store_error_page(job: RenderInput, exc: BuildFailed, digest: str, folder: str,
                       store: ArtifactStore, bundler: Bundler,
-                      timings: dict[str, float]) -> Rendered:
+                      timings: dict[str, float]) -> BuiltVersion:
     # A failed version is a page that says why, never a blank one, and never cached.
     started = time.perf_counter()
-    html = render_error(exc.diagnostics, message=exc.message, version=job.version,
-                        name=job.name)
+    html = error_html(exc.diagnostics, message=exc.message, version=job.version, name=job.name)
     index = StoredObject(folder + "index.html", html, "text/html; charset=utf-8",
                          cache_control_for("html", failed=True))
     manifest = {
         **_manifest_header(job, digest, bundler, "failed"),
         "error": {"kind": "build", "message": exc.message,
                   "diagnostics": [d.to_dict() for d in exc.diagnostics]},
-        "files": [{"path": "index.html", "kind": "html", "size": len(html),
-                   "sha256": hashlib.sha256(html).hexdigest(),
-                   "contentType": index.content_type}],
+        "files": [_file_entry("index.html", "html", html, index.content_type)],
     }
     timings["shell"] = _ms_since(started)
     started = time.perf_counter()
     manifest_obj = _manifest_object(folder, manifest, cache_control_for("html", failed=True))
     store.put_many([index, manifest_obj])
     timings["upload"] = _ms_since(started)
-    return _rendered(store, index.key, digest, timings, len(html) + len(manifest_obj.body),
-                     error=RenderError("build", exc.message, exc.diagnostics))
+    return _built(store, folder, timings, len(html) + len(manifest_obj.body),
+                  error=RenderError("build", exc.message, exc.diagnostics))
 
 
 class _Timings(dict[str, float]):
@@ -256,15 +236,16 @@ def _manifest_object(folder: str, manifest: dict[str, Any], cache: str) -> Store
                         "application/json; charset=utf-8", cache)
 
 
-def _rendered(store: ArtifactStore, index_key: str, digest: str, timings: dict[str, float],
-              uploaded_bytes: int, warnings: list[Diagnostic] | None = None,
-              error: RenderError | None = None,
-              cache_hits: dict[str, int] | None = None) -> Rendered:
+def _built(store: ArtifactStore, folder: str, timings: dict[str, float], uploaded_bytes: int,
+           warnings: list[Diagnostic] | None = None, error: RenderError | None = None,
+           cache_hits: dict[str, int] | None = None) -> BuiltVersion:
+    index_key = folder + "index.html"
     local = store.local_path(index_key)
-    return Rendered(index_key=store.prefix + index_key, url=store.url_for(index_key),
-                    index_path=str(local) if local else None, input_hash=digest,
-                    timings_ms=dict(timings), warnings=warnings or [], error=error,
-                    uploaded_bytes=uploaded_bytes, cache_hits=cache_hits or {})
+    return BuiltVersion(folder=folder, index_key=store.prefix + index_key,
+                        url=store.url_for(index_key),
+                        index_path=str(local) if local else None, timings_ms=dict(timings),
+                        warnings=warnings or [], error=error, uploaded_bytes=uploaded_bytes,
+                        cache_hits=cache_hits or {})
 
 
 def _ms_since(started: float) -> float:
