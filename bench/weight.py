@@ -59,7 +59,8 @@ def measure(app: BenchApp, bundler: Bundler) -> PageWeight:
     bundle = bundler.build([SourceFile(p, t.encode("utf-8")) for p, t in app.files.items()])
     vendor = {a.path: len(a.content) for a in bundle.vendor}
     own = {a.path: len(a.content) for a in bundle.artifacts if a.path in bundle.page.scripts}
-    scripts = {path: vendor[path] for path in [bundle.page.overlay, *bundle.page.vendor_scripts] if path}
+    shared = [bundle.page.overlay, *bundle.page.vendor_scripts]
+    scripts = {path: vendor[path] for path in shared if path}
     scripts.update(own)
     with tempfile.TemporaryDirectory(prefix="stage-weight-") as tmp:
         entry = write_esbuild_project(app, Path(tmp))

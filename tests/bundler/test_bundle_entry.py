@@ -172,7 +172,8 @@ def test_index_html_naming_a_missing_entry_fails_saying_which(build_failure):
 def test_index_html_without_script_keeps_its_title_and_the_usual_entry(build):
     bundle = build({"/index.html": "<title>Board</title><div id=root></div>",
                     "/src/App.tsx": APP_TSX})
-    assert (bundle.page.entry, bundle.page.title, bundle.page.mount_ids) == ("/src/App.tsx", "Board", [])
+    page = bundle.page
+    assert (page.entry, page.title, page.mount_ids) == ("/src/App.tsx", "Board", [])
 
 
 def test_index_html_stylesheets_other_scripts_are_dropped_with_warnings(build):
