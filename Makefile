@@ -52,6 +52,7 @@ bench: setup
 # docs/configuration.md is generated from the fields of worker/settings.py.
 docs: setup
 	$(BIN)/python -m worker.config_doc docs/configuration.md
+	$(BIN)/stage-render packages --markdown > docs/packages.md
 
 lint: setup
 	$(BIN)/ruff check bundler worker tests bench
