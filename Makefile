@@ -43,11 +43,15 @@ image-test: setup
 	$(BIN)/python -m pytest tests/image $(PYTEST_ARGS)
 
 # Bare esbuild, `vite build` (Vite from bench/, never the worker's runtime) and the worker
-# end to end on the same apps, one run; prints the table, writes bench/results.{json,png}.
+# end to end on the same apps (the shadcn/Tailwind app, page weight and a cold start
+# included), one run; prints the table, writes bench/results.{json,png}. Then the boot
+# check: warm check p50, checks/s, render p50 with checks on and off
+# (bench/results.check.json).
 bench: setup
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	cd bench && npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.check $(BENCH_ARGS)
 
 # docs/configuration.md is generated from the fields of worker/settings.py.
 docs: setup

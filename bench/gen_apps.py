@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BenchApp", "MODULE_COUNTS", "all_apps", "generated", "reference", "shadcn",
-           "mount_source", "write_files"]
+__all__ = ["BenchApp", "MODULE_COUNTS", "all_apps", "folder_app", "generated", "reference",
+           "shadcn", "mount_source", "write_files"]
 
 BENCH = Path(__file__).resolve().parent
 REFERENCE_DIR = BENCH / "apps" / "reference"
@@ -65,16 +65,18 @@ def generated(modules: int) -> BenchApp:
     return BenchApp(f"modules-{modules}", modules, files)
 
 
-def shadcn() -> BenchApp:
-    """A ten-file app as AI builders write it: shadcn/ui component files, Tailwind classes,
-    radix, react-hook-form and zod, a tsconfig ``@/*`` alias (the corpus's todo app)."""
-    from tests.corpus import load_app  # the corpus is the tests'; the bench only reads it
+def folder_app(name: str) -> BenchApp:
+    """An app under ``bench/apps/<name>/`` as session files."""
+    root = BENCH / "apps" / name
+    files = {"/" + p.relative_to(root).as_posix(): p.read_text("utf-8")
+             for p in sorted(root.rglob("*")) if p.is_file()}
+    return BenchApp(name, sum(1 for f in files if f.endswith(".tsx")), files)
 
-    files = {f["path"]: f["content"] for f in load_app("todo")}
-    # The start literal the bench rewrites; unused, so the page is the corpus app's own.
-    files["/app/App.tsx"] += f"\n// make bench rewrites this literal.\n{MARKER}\n"
-    modules = sum(1 for path in files if path.endswith(".tsx"))
-    return BenchApp("shadcn-10", modules, files)
+
+def shadcn() -> BenchApp:
+    """The app as AI builders write it: shadcn/ui component files (radix, cva, cn()),
+    Tailwind classes only, lucide icons, a tsconfig ``@/*`` alias; eleven files."""
+    return folder_app("shadcn")
 
 
 def all_apps() -> list[BenchApp]:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from bench.baselines import esbuild_cli, write_esbuild_project
-from bench.weight import folder_app
+from bench.gen_apps import folder_app
 from bundler import Bundler, SourceFile
 
 __all__ = ["COLD_TARGET_S", "main"]

@@ -79,12 +79,12 @@ def check_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _fidelity_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     """The targets for apps as AI builders write them (Tailwind, shadcn/ui), same run."""
-    fid, esb = r["worker_fidelity"]["shadcn-10"], r["esbuild_cli_fidelity"]["shadcn-10"]
+    fid, esb = r["worker_fidelity"]["shadcn"], r["esbuild_cli_fidelity"]["shadcn"]
     ref_css = r["worker"]["reference"]["stages_ms"].get("css", 0.0)
     own, cold, rss = fid["own_work_ms"]["median_ms"], r["cold_start"], r["peak_rss_mb"]
     targets = [
         _target("css stage median, ms (reference app)", ref_css, 10.0),
-        _target("css stage median, ms (10-file shadcn/Tailwind app)",
+        _target("css stage median, ms (11-file shadcn/Tailwind app)",
                 fid["stages_ms"].get("css", 0.0), 30.0),
         _target("worker's own work p50 (total - upload) vs bare esbuild CLI (shadcn app)",
                 own / esb["median_ms"], 0.25,
@@ -179,9 +179,9 @@ def format_table(r: dict[str, Any]) -> str:
     lines.append(f"peak RSS (VmHWM): worker main {rss['main']:.0f} MB, pool child "
                  f"{rss['pool']:.0f} MB, esbuild service {rss['esbuild']:.0f} MB, "
                  f"Tailwind service {rss['tailwind']:.0f} MB")
-    fid = r["worker_fidelity"]["shadcn-10"]
-    esb = r["esbuild_cli_fidelity"]["shadcn-10"]["median_ms"]
-    lines.append(f"shadcn-10 (the corpus's todo app, Tailwind + radix + react-hook-form): "
+    fid = r["worker_fidelity"]["shadcn"]
+    esb = r["esbuild_cli_fidelity"]["shadcn"]["median_ms"]
+    lines.append(f"shadcn (11 files: shadcn/ui components, Tailwind, radix, lucide): "
                  f"bare esbuild CLI {esb:.1f} ms; worker e2e p50 {fid['median_ms']:.1f} ms, "
                  f"own work (total - upload) p50 {fid['own_work_ms']['median_ms']:.1f} ms, "
                  f"css {fid['stages_ms'].get('css', 0.0):.1f} ms")

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import baselines, e2e
-from bench.gen_apps import BENCH, GENERATED_DIR, BenchApp, all_apps, shadcn
+from bench.gen_apps import BENCH, GENERATED_DIR, BenchApp, all_apps, folder_app, shadcn
 from bench.machine import CpuMeter, environment
 from bench.report import STAGES, check_targets, draw, format_table, percentile, summarize
 from bench.services import (
@@ -40,6 +40,8 @@ from bench.services import (
     S3Server,
     cpu_s,
 )
+from bench.weight import measure
+from bundler import Bundler
 from worker.client import StageClient
 from worker.settings import Settings
 from worker.storage import S3Store, StoredObject
@@ -129,6 +131,17 @@ def _one_shot_builds(apps: list[BenchApp], counts: Counts, work: Path,
     timed = baselines.esbuild_cli(entry, counts.esbuild_runs)
     results["esbuild_cli_fidelity"] = {app.name: {**summarize(timed.samples_ms),
                                                   "output_bytes": timed.output_bytes}}
+    _say("page weight: icons, two date-fns functions and a chart, worker page vs bare esbuild")
+    bundler = Bundler(vendor_cache=work / "vendor-cache-weight")
+    try:
+        weight = measure(folder_app("weight"), bundler)
+    finally:
+        bundler.close()
+    results["page_weight"] = {
+        "ratio": round(weight.ratio, 3), "page_bytes": weight.page_bytes,
+        "esbuild_bytes": weight.esbuild_bytes, "scripts": len(weight.scripts),
+        "detail": f"{weight.page_bytes:,} B in {len(weight.scripts)} scripts / "
+                  f"{weight.esbuild_bytes:,} B"}
     results["service_vs_process"] = {}
     for app in apps:
         if app.name not in ("reference", "modules-1000"):

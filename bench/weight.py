@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.baselines import esbuild_cli, write_esbuild_project
-from bench.gen_apps import BENCH, BenchApp
+from bench.gen_apps import BenchApp, folder_app
 from bundler import Bundler, SourceFile
 
-__all__ = ["TARGET_RATIO", "PageWeight", "folder_app", "measure", "main"]
+__all__ = ["TARGET_RATIO", "PageWeight", "measure", "main"]
 
 TARGET_RATIO = 1.25
 
@@ -44,14 +44,6 @@ class PageWeight:
     @property
     def passed(self) -> bool:
         return self.ratio <= TARGET_RATIO
-
-
-def folder_app(name: str) -> BenchApp:
-    """An app under ``bench/apps/<name>/`` as session files."""
-    root = BENCH / "apps" / name
-    files = {"/" + p.relative_to(root).as_posix(): p.read_text("utf-8")
-             for p in sorted(root.rglob("*")) if p.is_file()}
-    return BenchApp(name, sum(1 for f in files if f.endswith(".tsx")), files)
 
 
 def measure(app: BenchApp, bundler: Bundler) -> PageWeight:

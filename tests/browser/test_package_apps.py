@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_pages import Page
 
-from bench.weight import folder_app
+from bench.gen_apps import folder_app
 from bundler import Bundler, SourceFile
 from worker.pipeline import RenderInput, build_version, input_hash
 from worker.storage import LocalStore

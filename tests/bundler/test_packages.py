@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import session
 
-from bench.weight import TARGET_RATIO, folder_app, measure
+from bench.gen_apps import folder_app
+from bench.weight import TARGET_RATIO, measure
 from bundler import BuildFailed, Bundler, Runtime
 from bundler.barrels import BARREL_PACKAGES, read_barrel, used_names
 from bundler.requests import Plugin, build_request
