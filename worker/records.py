@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -97,24 +98,8 @@ class RenderRecords:
         once after subscribing (it may have ended before), again when its version is
         announced, and every :data:`RECHECK_S` should an announcement be lost.
         """
-        deadline = time.monotonic() + timeout_s
-        wanted = str(version).encode()
-        with redis_errors():
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(self._session(session_id).events)
-                record = self.get(session_id, version)
-                next_read = time.monotonic() + RECHECK_S
-                while not record.terminal and (remaining := deadline - time.monotonic()) > 0:
-                    message = pubsub.get_message(
-                        timeout=max(0.0, min(remaining, next_read - time.monotonic())))
-                    ours = message is not None and message.get("data") == wanted
-                    if ours or time.monotonic() >= next_read:
-                        record = self.get(session_id, version)
-                        next_read = time.monotonic() + RECHECK_S
-            finally:
-                pubsub.close()
-        return record
+        return self._wait(session_id, version, timeout_s, str(version).encode(),
+                          lambda record: record.terminal)
 
     def record_check(self, session_id: str, version: int, check: Check) -> bool:
         """Store the boot check of a ready version, once; announce it. False if one was there.
@@ -146,20 +131,20 @@ class RenderRecords:
 
     def wait_for_check(self, session_id: str, version: int, timeout_s: float) -> RenderRecord:
         """The record once its check is stored (or it ended other than ready), or as it is
-        when ``timeout_s`` passes. One subscription for the whole wait, as :meth:`wait`."""
+        when ``timeout_s`` passes; waits as :meth:`wait` does."""
+        return self._wait(session_id, version, timeout_s, f"{CHECK_EVENT}{version}".encode(),
+                          lambda record: record.check is not None
+                          or (record.terminal and record.status != "ready"))
+
+    def _wait(self, session_id: str, version: int, timeout_s: float, wanted: bytes,
+              settled: Callable[[RenderRecord], bool]) -> RenderRecord:
         deadline = time.monotonic() + timeout_s
-        wanted = f"{CHECK_EVENT}{version}".encode()
         with redis_errors():
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(self._session(session_id).events)
                 record = self.get(session_id, version)
                 next_read = time.monotonic() + RECHECK_S
-
-                def settled(record: RenderRecord) -> bool:
-                    return record.check is not None or (record.terminal
-                                                        and record.status != "ready")
-
                 while not settled(record) and (remaining := deadline - time.monotonic()) > 0:
                     message = pubsub.get_message(
                         timeout=max(0.0, min(remaining, next_read - time.monotonic())))
