@@ -77,7 +77,9 @@ def test_rendered_app_runs_with_css_interaction_and_config(stack, page):
 def test_hostile_name_scopes_and_content_cannot_inject_into_the_shell(stack, page):
     client, _ = stack
     name = "</title><script>window.__pwned='name'</script><!--"
-    scope = "https://evil.example/</script><script>window.__pwned='scope'</script>"
+    # Scopes are RFC 3986 URLs (no quotes or angle brackets); what they may still hold,
+    # escapes and sub-delimiters included, reaches the page's config unchanged.
+    scope = "https://evil.example/%3C/script%3E?a=1&b=(2)!$*+,;=@x#%22"
     files = [{"path": "/app/App.tsx", "content": (
         "export default function App() {\n"
         "  const s = \"</script><script>window.__pwned='content'</script>\";\n"
