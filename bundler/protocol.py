@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Packet", "encode_packet", "decode_packet"]
+__all__ = ["Packet", "encode_packet", "decode_packet", "take_body"]
 
 _NULL, _BOOL, _INT, _STR, _BYTES, _LIST, _MAP = range(7)
 _U32 = struct.Struct("<I")
@@ -34,6 +34,19 @@ def encode_packet(packet: Packet) -> bytes:
     _encode(packet.value, out)
     _U32.pack_into(out, 0, len(out) - 4)
     return bytes(out)
+
+
+def take_body(buffer: bytearray) -> bytes | None:
+    """Remove the first whole packet's body from ``buffer`` and return it; None until it
+    has all come. The body is what follows the length prefix (for :func:`decode_packet`)."""
+    if len(buffer) < 4:
+        return None
+    (length,) = _U32.unpack_from(buffer, 0)
+    if len(buffer) < 4 + length:
+        return None
+    body = bytes(buffer[4 : 4 + length])
+    del buffer[: 4 + length]
+    return body
 
 
 def decode_packet(body: bytes) -> Packet:
