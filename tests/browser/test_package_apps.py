@@ -4,6 +4,7 @@ with vendor chunks, stored in a local folder and opened in Chromium, with no pag
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,6 +98,16 @@ def test_zustand_store_update_rerenders(opened):
     assert page.errors == []
 
 
+def wait_until(page: Page, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll ``expression`` from outside the page. Playwright's wait_for_function evaluates a
+    string inside the page, which the page's CSP (no 'unsafe-eval') refuses."""
+    deadline = time.monotonic() + timeout_s
+    while not page.tab.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{expression} was still false after {timeout_s:g}s")
+        time.sleep(0.05)
+
+
 def test_framer_motion_and_motion_render_animated_elements(opened):
     page = opened(app(
         'import { motion } from "framer-motion";\n'
@@ -107,8 +118,7 @@ def test_framer_motion_and_motion_render_animated_elements(opened):
         " transition={{ duration: 0.05 }}>framer</motion.div>\n"
         '    <m.p data-testid="m" animate={{ x: 10 }}>motion</m.p>\n'
         "  </>);\n}\n"), "motion")
-    page.tab.wait_for_function(
-        "getComputedStyle(document.querySelector('[data-testid=fm]')).opacity === '1'")
+    wait_until(page, "getComputedStyle(document.querySelector('[data-testid=fm]')).opacity === '1'")
     assert page.tab.get_by_test_id("m").inner_text() == "motion"
     assert page.errors == []
 
@@ -219,7 +229,7 @@ def test_cmdk_filters_items_as_you_type(opened):
         "  <Command.List><Command.Item>Apple</Command.Item><Command.Item>Banana</Command.Item>"
         "</Command.List></Command>);\n"), "cmdk")
     page.tab.locator("[cmdk-input]").fill("ban")
-    page.tab.wait_for_function("document.querySelectorAll('[cmdk-item]').length === 1")
+    wait_until(page, "document.querySelectorAll('[cmdk-item]').length === 1")
     assert page.tab.locator("[cmdk-item]").inner_text() == "Banana"
     assert page.errors == []
 
@@ -271,8 +281,8 @@ def test_day_picker_carousel_otp_and_resizable_panels_render(opened):
         "  </>);\n}\n"), "widgets")
     assert "January 2024" in page.tab.locator(".rdp-root").inner_text()
     page.tab.locator("input").last.fill("12")
-    page.tab.wait_for_function("document.querySelector('[data-testid=otp]').innerText"
-                               ".replace(/\\s/g, '') === '12__'")
+    wait_until(page, "document.querySelector('[data-testid=otp]').innerText"
+                     ".replace(/\\s/g, '') === '12__'")
     assert page.tab.get_by_text("right").is_visible()
     assert page.errors == []
 

@@ -122,7 +122,8 @@ VITE_PROJECT = [
     {"path": "/src/index.css", "content": ".title { color: rgb(22, 163, 74); }\n"},
     {"path": "/package.json", "content": (
         '{"name": "board", "type": "module", "dependencies": {"react": "^19.0.0", '
-        '"react-router-dom": "^7.0.0"}, "devDependencies": {"vite": "^6.0.0"}}\n')},
+        '"react-router-dom": "^7.0.0", "swr": "^2.2.0"}, '
+        '"devDependencies": {"vite": "^6.0.0"}}\n')},
 ]
 
 
@@ -140,7 +141,7 @@ def test_vite_project_with_index_html_renders_with_its_title_into_its_mount_poin
     assert page.tab.get_attribute('meta[name="description"]', "content") == "Shifts & swaps"
     assert page.tab.locator('link[href^="https:"]').count() == 0
     assert [w.file for w in record.warnings] == ["/package.json", "/index.html"]
-    assert "react-router-dom" in record.warnings[0].message
+    assert "depends on swr, which is not installed" in record.warnings[0].message
     assert page.errors == []
 
 

@@ -118,9 +118,9 @@ def test_killed_checker_process_is_redelivered_and_checks_once(namespace, start_
         assert log.count(line) == 1
         again = client.sessions.get_render(session_id, version)
         assert again.check == record.check
-        store = client.sessions._store
-        assert store.record_check(session_id, version, Check("failed")) is False
-        assert store.get_record(session_id, version).check == record.check
+        records = client.sessions._records
+        assert records.record_check(session_id, version, Check("failed")) is False
+        assert records.get(session_id, version).check == record.check
 
 
 def test_messages_for_nothing_checkable_are_dropped_with_one_line(namespace, start_worker):

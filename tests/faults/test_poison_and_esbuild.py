@@ -3,6 +3,7 @@ and 10). Real worker processes, real Redis, S3 over HTTP (moto)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 import uuid
@@ -147,6 +148,10 @@ def test_poison_messages_are_dropped_with_one_log_line_each_and_touch_nothing(
     ]
     not_json = "Received invalid task message: Refusing to deserialize untrusted content"
     before = namespace_state(store)
+    # The first render's task ends just after its record is ready (the boot check is queued
+    # in between): count from after its "succeeded" line.
+    succeeded = re.compile(rf"Task {re.escape(TASK_NAME)}\[[^\]]+\] succeeded")
+    wait_for(lambda: succeeded.search(worker.log) is not None, 10, "the first render's end")
     received = worker.log.count(f"Task {TASK_NAME}[")
     celery = create_celery(settings)
     try:
