@@ -49,12 +49,13 @@ HEALTHCHECK --interval=30s --timeout=20s --start-period=20s --retries=3 \
 CMD ["stage-render", "worker"]
 
 # The boot check opens each rendered page in Debian's Chromium, non-root, with
-# Chromium's own sandbox.
+# Chromium's own sandbox. libatomic1: the Node that Playwright's driver ships needs it.
 FROM runtime AS checker
 USER 0
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-dejavu-core \
+    libatomic1 \
  && rm -rf /var/lib/apt/lists/*
 # Playwright's Python package drives Debian's Chromium (executable_path): no browser
 # download. Only this image carries it.

@@ -23,7 +23,7 @@ WORKER_SERVICE: dict[str, Any] = COMPOSE["services"]["worker"]
 # prefix and queue, and a metrics port per container (they share the host's network).
 ENDPOINT_KEYS = frozenset({
     "STAGE_REDIS_URL", "STAGE_S3_ENDPOINT_URL", "STAGE_PUBLIC_BASE_URL", "STAGE_S3_BUCKET",
-    "STAGE_KEY_PREFIX", "STAGE_QUEUE", "STAGE_METRICS_PORT",
+    "STAGE_KEY_PREFIX", "STAGE_QUEUE", "STAGE_CHECK_QUEUE", "STAGE_METRICS_PORT",
 })
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from podman import BUILD_TIMEOUT_S, ROOT
 from services import wait_for
 
 from bundler import Runtime
-from worker.sessions import SessionStore, connect_redis
+from worker.sessions import RedisStores
 
 pytestmark = [pytest.mark.image, pytest.mark.browser, pytest.mark.integration,
               pytest.mark.timeout(BUILD_TIMEOUT_S + 300)]
@@ -55,13 +56,15 @@ def slow_esbuild(tmp_path: Path):
 
 
 @pytest.fixture
-def store(namespace) -> SessionStore:
-    return SessionStore(connect_redis(namespace.redis_url), namespace.settings())
+def store(namespace) -> Iterator[RedisStores]:
+    stores = RedisStores.connect(namespace.settings())
+    yield stores
+    stores.close()
 
 
-def wait_status(store: SessionStore, session_id: str, version: int, status: str,
+def wait_status(store: RedisStores, session_id: str, version: int, status: str,
                 timeout: float) -> None:
-    wait_for(lambda: store.get_record(session_id, version).status == status, timeout,
+    wait_for(lambda: store.records.get(session_id, version).status == status, timeout,
              f"render {version} to be {status}")
 
 
