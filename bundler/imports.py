@@ -29,7 +29,12 @@ from bundler.suggestions import suggestion
 from bundler.tsconfig import Aliases
 from bundler.vendor import ALIASED_PACKAGES, VENDOR_NAMESPACE, VendorSet, shim_source
 
-__all__ = ["ImportRules", "NODE_BUILTINS", "STAGE_MODULES", "Target", "skip_filter"]
+#: ``@/x`` with no tsconfig path for it is looked up under these session folders, in order.
+DEFAULT_ALIAS = "@/"
+DEFAULT_ALIAS_ROOTS = ("", "/src", "/app")
+
+__all__ = ["ImportRules", "NODE_BUILTINS", "STAGE_MODULES", "Target", "skip_filter",
+           "DEFAULT_ALIAS", "DEFAULT_ALIAS_ROOTS"]
 
 NODE_BUILTINS = frozenset({
     "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants",
@@ -155,6 +160,8 @@ class ImportRules:
                     error = f'cannot import "{specifier}": no session file has that path'
         elif self.aliases.matches(specifier):
             return {}
+        elif specifier.startswith(DEFAULT_ALIAS):
+            resolved, error = self._default_alias(specifier)
         else:
             resolved = self._base_url_file(specifier)
             if resolved is None:
@@ -176,6 +183,22 @@ class ImportRules:
         if resolved is not None and not specifier.startswith("."):
             return {"id": callback_id, "path": str(self.root) + resolved}
         return {}
+
+    def _default_alias(self, specifier: str) -> tuple[str | None, str | None]:
+        """``@/x`` without a tsconfig path for it: the first of ``/x``, ``/src/x``, ``/app/x``.
+
+        shadcn/ui and the AI builders write ``@/components/ui/button`` and do not always push
+        the tsconfig.json that maps it; ``@/`` can never name an npm package.
+        """
+        rest = specifier.removeprefix(DEFAULT_ALIAS)
+        tried = [posixpath.normpath(f"{root}/{rest}") for root in DEFAULT_ALIAS_ROOTS]
+        for candidate in tried:  # normalised absolute paths: "@/../x" stays in the session
+            found = self.find(candidate)
+            if found is not None:
+                return found, None
+        return None, (f'cannot import "{specifier}": no session file at {", ".join(tried)} '
+                      '(without a "paths" entry for "@/*" in /tsconfig.json, "@/" means the '
+                      "session root, then /src/, then /app/)")
 
     def rejection(self, specifier: str) -> str | None:
         """Why this build's code may not import bare ``specifier``, or None when it may."""

@@ -172,3 +172,26 @@ def test_outside_file_that_parses_fails_the_build_without_its_content(bundler, t
         bundler.build([SourceFile(p, t.encode()) for p, t in files.items()])
     assert "is outside the session" in str(info.value)
     assert "secret-token" not in _everything_returned(bundler, files)
+
+
+BUTTON = "export function Button() { return <button>ok</button>; }\n"
+USES_AT_ALIAS = ('import { Button } from "@/components/ui/button";\n'
+                 "export default function App() { return <Button />; }\n")
+
+
+@pytest.mark.parametrize("folder", ["", "/src", "/app"], ids=["root", "src", "app"])
+def test_at_alias_without_a_tsconfig_finds_the_session_root_then_src_then_app(build, folder):
+    bundle = build({"/app/App.tsx": USES_AT_ALIAS, f"{folder}/components/ui/button.tsx": BUTTON})
+    [script] = [a for a in bundle.artifacts if a.path in bundle.page.scripts]
+    assert b'"ok"' in script.content
+
+
+def test_at_alias_without_a_file_says_where_it_looked(build_failure):
+    error = build_failure({"/app/App.tsx": USES_AT_ALIAS})
+    [diagnostic] = error.diagnostics
+    assert (diagnostic.file, diagnostic.line) == ("/app/App.tsx", 1)
+    assert diagnostic.message == (
+        'cannot import "@/components/ui/button": no session file at /components/ui/button, '
+        '/src/components/ui/button, /app/components/ui/button (without a "paths" entry for '
+        '"@/*" in /tsconfig.json, "@/" means the session root, then /src/, then /app/) '
+        "(import chain: /app/App.tsx → @/components/ui/button)")
