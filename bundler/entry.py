@@ -9,7 +9,8 @@ The first of these that the session has, in this order:
 4. ``/src/main.*`` or ``/src/index.*`` (Vite, Create React App), mounting itself;
 5. ``/src/App.*``, mounted like ``/app/App.*``;
 6. ``/main.*`` or ``/index.*`` at the root (Sandpack's ``/index.js``), mounting itself;
-7. ``/App.*`` at the root, mounted.
+7. ``/App.*`` at the root, mounted;
+8. ``/app/page.*`` (a Next.js app-router page, as v0 writes it), its default export mounted.
 
 Self-mounting files are tried as ``.tsx .ts .jsx .js``, ``App`` files as ``.tsx .jsx .ts
 .js``. ``/app/`` comes before ``/src/`` so sessions made for the original layout keep their
@@ -43,7 +44,8 @@ def _mounted(folder: str) -> tuple[tuple[str, bool], ...]:
 
 #: (path, mounted by the generated entry?) in the order they are tried, after /index.html.
 CANDIDATES = (*_self_mounting("/app"), *_mounted("/app"), *_self_mounting("/src"),
-              *_mounted("/src"), *_self_mounting(""), *_mounted(""))
+              *_mounted("/src"), *_self_mounting(""), *_mounted(""),
+              *((f"/app/page.{ext}", True) for ext in _APP_EXTENSIONS))
 
 #: How the generated entry is named in diagnostics and source maps.
 GENERATED_ENTRY_NAME = "<stage:entry>"
@@ -76,7 +78,8 @@ def find_entry(paths: Collection[str], index_html: IndexHtml | None = None) -> E
     message = (
         "no entry file: a session needs /app/App.tsx (its default export is mounted into "
         "#root), a self-mounting /app/main.tsx or /app/index.tsx, the same in /src/ or at "
-        '/, or an /index.html whose <script type="module" src> names its entry; '
+        '/, a Next.js-style /app/page.tsx, or an /index.html whose <script type="module" '
+        "src> names its entry; "
         f"looked for {looked_for}"
     )
     raise BuildFailed(message, [Diagnostic("", 0, 0, message, "")])

@@ -66,25 +66,29 @@ def test_missing_entry_fails_listing_the_files_looked_for(build_failure, files):
     looked_for = ", ".join(
         [f"/{folder}{stem}.{ext}" for folder in ("app/", "src/", "") for stem, exts in (
             ("main", ("tsx", "ts", "jsx", "js")), ("index", ("tsx", "ts", "jsx", "js")),
-            ("App", ("tsx", "jsx", "ts", "js"))) for ext in exts])
+            ("App", ("tsx", "jsx", "ts", "js"))) for ext in exts]
+        + [f"/app/page.{ext}" for ext in ("tsx", "jsx", "ts", "js")])
     assert error.message == (
         "no entry file: a session needs /app/App.tsx (its default export is mounted into "
         "#root), a self-mounting /app/main.tsx or /app/index.tsx, the same in /src/ or at /, "
-        'or an /index.html whose <script type="module" src> names its entry; '
-        f"looked for {looked_for}")
+        'a Next.js-style /app/page.tsx, or an /index.html whose <script type="module" src> '
+        f"names its entry; looked for {looked_for}")
     [diagnostic] = error.diagnostics
     assert diagnostic.severity == "error"
 
 
 @pytest.mark.parametrize(("files", "entry"), [
+    ({"/app/page.tsx": APP_TSX, "/app/layout.tsx": APP_TSX}, "/app/page.tsx"),
+    ({"/app/page.tsx": APP_TSX, "/app/App.tsx": APP_TSX}, "/app/App.tsx"),
     ({"/src/App.tsx": APP_TSX}, "/src/App.tsx"),
     ({"/src/App.jsx": APP_TSX}, "/src/App.jsx"),
     ({"/App.js": "export default function App() { return <h1>from App.tsx</h1>; }\n"},
      "/App.js"),
     ({"/src/App.tsx": APP_TSX, "/App.tsx": "export default 1;\n"}, "/src/App.tsx"),
     ({"/app/App.tsx": APP_TSX, "/src/App.tsx": "export default 1;\n"}, "/app/App.tsx"),
-], ids=["src-App.tsx", "src-App.jsx", "root-App.js", "src-over-root", "app-over-src"])
-def test_app_in_src_or_at_the_root_is_mounted_into_root(build, files, entry):
+], ids=["next-app-page", "App-over-page", "src-App.tsx", "src-App.jsx", "root-App.js",
+        "src-over-root", "app-over-src"])
+def test_app_in_src_or_at_the_root_or_a_next_page_is_mounted_into_root(build, files, entry):
     bundle = build(files)
     script, sources = _script_and_sources(bundle)
     assert bundle.page.entry == entry
