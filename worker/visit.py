@@ -6,6 +6,10 @@ the version's folder and ``vendor/`` are readable) and whose every other request
 aborted and listed. It can be opened ahead of time (between
 checks), then serves exactly one :class:`Visit`, then is closed: no cookie, storage or
 cache outlives a check. Runtime errors are mapped through the version's source maps.
+
+A visit reads the page and the files it names from the store in background threads as
+soon as it starts, because Playwright answers routes on one thread: a store read inside
+a route handler would hold every other request of the page behind it.
 """
 
 
@@ -20,7 +24,9 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from bundler.artifacts import content_type_for
@@ -29,26 +35,30 @@ from worker.models import CheckError
 from worker.sourcemap import SourceMap, map_stack
 from worker.storage import ArtifactStore
 
-__all__ = ["ORIGIN", "PageReport", "Tab", "Visit", "VIEWPORT", "QUIET_MS", "SETTLE_MAX_MS"]
+__all__ = ["ORIGIN", "PageReport", "Tab", "Visit", "VIEWPORT", "QUIET_MS", "SETTLE_MAX_MS",
+           "TIMER_HORIZON_MS"]
 
 log = logging.getLogger("stage.check")  # the checker's logger
 
 ORIGIN = "https://stage-check.invalid/"
 VIEWPORT = {"width": 1280, "height": 800}
-THUMBNAIL_SCALE = 0.25  # 320 x 200, captured by Chromium from the same page
-QUIET_MS = 300  # no DOM change and no request for this long: the page has settled
+QUIET_MS = 100  # no DOM change, request or short timer for this long: the page has settled
+TIMER_HORIZON_MS = 500  # a pending setTimeout this short ("loading…" for a moment) is waited for
 SETTLE_MAX_MS = 3000  # a clock or an animation never goes quiet; look at it after this
+_READ_THREADS = 4  # store reads of one page run side by side
 _MAX_ERRORS = 50  # a page logging in a loop does not grow the record without bound
 _MAX_TEXT = 4000  # characters kept of one message or stack
 _SHARED_CACHE_LIMIT = 64  # content-hashed shared files (vendor chunks, their maps) kept
 _SHARED_PREFIX = "vendor/"  # vendor chunks and the overlay, shared by every version
 _RESOURCE_FAILURE = "Failed to load resource:"  # Chromium's own line for a blocked request
 
-# Installed before any page script: when the DOM last changed, and which uncaught errors
-# were rejections (Chromium reports both as page errors).
-_WATCH = """
-(() => {
-  const state = { lastChange: performance.now(), rejections: [] };
+# Installed before any page script: when the DOM last changed, which short timers are
+# still due, and which uncaught errors were rejections (Chromium reports both as page
+# errors). A timer that fires counts as a change (what it starts comes just after); one set
+# inside a timer's callback is polling (react-dom re-arms one forever), not waited for.
+_WATCH_WITH = """
+(horizon => {
+  const state = { lastChange: performance.now(), rejections: [], timers: new Set() };
   Object.defineProperty(window, "__stageCheck", { value: state });
   new MutationObserver(() => { state.lastChange = performance.now(); })
     .observe(document, { subtree: true, childList: true, attributes: true,
@@ -57,9 +67,32 @@ _WATCH = """
     const reason = event.reason;
     state.rejections.push(reason instanceof Error ? reason.message : String(reason));
   });
-})();
+  const set = window.setTimeout, clear = window.clearTimeout;
+  let inTimer = false;
+  window.setTimeout = function (handler, delay, ...args) {
+    if (typeof handler !== "function") return set.call(this, handler, delay, ...args);
+    const waited = !inTimer && Number(delay ?? 0) <= horizon;
+    const id = set.call(this, function () {
+      if (waited) {
+        state.timers.delete(id);
+        state.lastChange = performance.now();
+      }
+      const outer = inTimer;
+      inTimer = true;
+      try { return handler.apply(this, arguments); } finally { inTimer = outer; }
+    }, delay, ...args);
+    if (waited) state.timers.add(id);
+    return id;
+  };
+  window.clearTimeout = function (id) {
+    state.timers.delete(id);
+    return clear.call(this, id);
+  };
+})
 """
-_QUIET = "ms => performance.now() - window.__stageCheck.lastChange >= ms"
+_WATCH = f"{_WATCH_WITH}({TIMER_HORIZON_MS});"
+_QUIET = """ms => window.__stageCheck.timers.size === 0 &&
+                performance.now() - window.__stageCheck.lastChange >= ms"""
 # After the page settled, in one round trip: does #root show anything (text, media, or a
 # box with a background or a border), the page's own timings, and which errors were
 # rejections.
@@ -136,6 +169,33 @@ class _SharedFiles:
 
 
 _shared = _SharedFiles()
+_reads = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="stage-check-read")
+
+
+class _Names(HTMLParser):
+    """The files a page loads as it starts: its scripts, stylesheets and preloads."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        ref = values.get("src") if tag == "script" else values.get("href") if tag == "link" \
+            else None
+        if ref and not re.match(r"^([a-z][a-z0-9+.-]*:|//)", ref, re.IGNORECASE):
+            self.refs.append(ref)
+
+
+def _named_by(page_key: str, html: bytes) -> list[str]:
+    """Store keys of the relative references in the page at ``page_key``."""
+    names = _Names()
+    names.feed(html.decode("utf-8", "replace"))
+    names.close()
+    folder = posixpath.dirname(page_key)
+    keys = [posixpath.normpath(posixpath.join(folder, ref.split("?", 1)[0].split("#", 1)[0]))
+            for ref in names.refs]
+    return list(dict.fromkeys(k for k in keys if not k.startswith("..")))
 
 
 class Visit:
@@ -149,6 +209,35 @@ class Visit:
         self.last_request = time.perf_counter()
         self.scripts: dict[str, bytes] = {}  # URL → body, for their source maps
         self._maps: dict[str, SourceMap | None] = {}
+        self._reading: dict[str, Future[bytes | None]] = {}  # started ahead of the route
+        self._reading_lock = threading.Lock()
+
+    def read_ahead(self, index_key: str) -> None:
+        """Start reading the page, then every file it names, in background threads."""
+
+        def read_named(body: bytes) -> None:
+            for key in _named_by(index_key, body):
+                self._start_read(key)
+
+        self._start_read(index_key, then=read_named)
+
+    def _start_read(self, key: str, then: Callable[[bytes], None] | None = None) -> None:
+        if not self._readable(key):
+            return
+        with self._reading_lock:
+            if key in self._reading:
+                return
+
+            def read() -> bytes | None:
+                body = self._read_now(key)
+                if body is not None and then is not None:
+                    try:
+                        then(body)
+                    except Exception:  # reading ahead is only ever a head start
+                        log.exception("check: could not read ahead what %s names", key)
+                return body
+
+            self._reading[key] = _reads.submit(read)
 
     # -- serving ------------------------------------------------------------------------
     def route(self, route: Any) -> None:
@@ -162,8 +251,7 @@ class Visit:
                         "blockedbyclient")
             return
         key = _key(url)
-        readable = key is not None and key.startswith((self.folder, _SHARED_PREFIX))
-        body = self.read(key) if key is not None and readable else None
+        body = self.read(key) if key is not None and self._readable(key) else None
         if key is None or body is None:
             route.fulfill(status=404, body=b"", headers={"content-type": "text/plain"})
             return
@@ -171,7 +259,16 @@ class Visit:
             self.scripts[url.split("?", 1)[0].split("#", 1)[0]] = body
         route.fulfill(status=200, body=body, headers={"content-type": content_type_for(key)})
 
+    def _readable(self, key: str) -> bool:
+        return key.startswith((self.folder, _SHARED_PREFIX))
+
     def read(self, key: str) -> bytes | None:
+        """The stored file at ``key`` (None when it cannot be read), read ahead or now."""
+        with self._reading_lock:
+            ahead = self._reading.get(key)
+        return ahead.result() if ahead is not None else self._read_now(key)
+
+    def _read_now(self, key: str) -> bytes | None:
         try:
             if key.startswith(_SHARED_PREFIX):
                 return _shared.get(key, self.store.get)
@@ -288,11 +385,12 @@ class Tab:
             route.abort("blockedbyclient")
 
     def run(self, visit: Visit, index_key: str, timeout_s: float, started: float) -> None:
-        """Load the page, let it settle, inspect it and take both pictures, into
+        """Load the page, let it settle, inspect it and take its picture, into
         ``visit.report``. Playwright's TimeoutError and Error propagate."""
         self.visit = visit
         report = visit.report
         deadline_ms = timeout_s * 1000
+        visit.read_ahead(index_key)
         stage = time.perf_counter()
         self.page.goto(ORIGIN + index_key, wait_until="load",
                        timeout=_left(started, deadline_ms))
@@ -313,16 +411,15 @@ class Tab:
         report.timings_ms["inspect"] = _ms_since(stage)
 
         stage = time.perf_counter()
-        report.screenshot = self._capture(1.0)
-        report.thumbnail = self._capture(THUMBNAIL_SCALE)
+        report.screenshot = self._capture()
         report.timings_ms["screenshot"] = _ms_since(stage)
 
-    def _capture(self, scale: float) -> bytes:
-        # Straight to Chromium: one call per picture, no waiting for fonts or animations
-        # (the page has settled), and a faster PNG encoder.
+    def _capture(self) -> bytes:
+        # Straight to Chromium: one call, no waiting for fonts or animations (the page has
+        # settled), and a faster PNG encoder.
         shot = self.cdp.send("Page.captureScreenshot", {
             "format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
-            "clip": {"x": 0, "y": 0, **VIEWPORT, "scale": scale}})
+            "clip": {"x": 0, "y": 0, **VIEWPORT, "scale": 1}})
         return base64.b64decode(shot["data"])
 
     def close(self) -> None:
@@ -331,13 +428,17 @@ class Tab:
 
 
 def _settle(page: Any, visit: Visit, started: float, deadline_ms: float) -> None:
-    """Wait for ``QUIET_MS`` without DOM changes or requests, at most ``SETTLE_MAX_MS``."""
+    """Wait for ``QUIET_MS`` without DOM changes, requests or due short timers, at most
+    ``SETTLE_MAX_MS``."""
     from playwright.sync_api import TimeoutError
 
     limit = time.perf_counter() + min(SETTLE_MAX_MS, _left(started, deadline_ms)) / 1000
     while (left_ms := (limit - time.perf_counter()) * 1000) > 0:
         try:
-            page.wait_for_function(_QUIET, arg=QUIET_MS, polling=50, timeout=max(1.0, left_ms))
+            # Looked at every frame: an interval would poll through the page's own
+            # setTimeout, which the watch counts.
+            page.wait_for_function(_QUIET, arg=QUIET_MS, polling="raf",
+                                   timeout=max(1.0, left_ms))
         except TimeoutError:
             return  # still changing: look at it as it is
         quiet_for = (time.perf_counter() - visit.last_request) * 1000

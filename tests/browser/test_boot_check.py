@@ -20,6 +20,7 @@ from stage_samples import BROKEN, SHIFTCAL, THROWS_AT_MOUNT
 from worker.client import StageClient
 from worker.errors import InvalidInputError
 from worker.models import RenderRecord
+from worker.visit import SETTLE_MAX_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -90,6 +91,36 @@ VENDOR_THROWS = app(
     "    createRoot(null as unknown as HTMLElement);\n"
     "  }, []);\n"
     "  return <h1>Mounted</h1>;\n"
+    "}\n")
+# Shows nothing for 300 ms, as an app "loading" its data would: a short timer is waited for.
+SHOWS_AFTER_A_TIMER = app(
+    'import { useEffect, useState } from "react";\n'
+    "export default function App() {\n"
+    "  const [ready, setReady] = useState(false);\n"
+    "  useEffect(() => {\n"
+    "    const timer = setTimeout(() => setReady(true), 300);\n"
+    "    return () => clearTimeout(timer);\n"
+    "  }, []);\n"
+    "  return ready ? <h1>Loaded after a moment</h1> : null;\n"
+    "}\n")
+# Throws from a timer a moment after mounting: the error still counts, at its session line.
+THROWS_IN_A_TIMER = app(
+    'import { useEffect } from "react";\n'
+    "export default function App() {\n"
+    "  useEffect(() => {\n"
+    '    setTimeout(() => { throw new Error("late failure"); }, 200);\n'
+    "  }, []);\n"
+    "  return <h1>Fine at first</h1>;\n"
+    "}\n")
+# Re-arms a short timer forever without changing anything (a poll): the page still settles.
+POLLS_FOREVER = app(
+    'import { useEffect } from "react";\n'
+    "export default function App() {\n"
+    "  useEffect(() => {\n"
+    "    const poll = () => { setTimeout(poll, 50); };\n"
+    "    poll();\n"
+    "  }, []);\n"
+    "  return <h1>Polling</h1>;\n"
     "}\n")
 LOOPS_FOREVER = app(
     'import { useEffect } from "react";\n'
@@ -184,6 +215,34 @@ def test_app_that_renders_nothing_is_blank(checked: Stack):
     assert check.blank and check.errors == []
     assert check.message == "the page shows nothing: #root has no visible content"
     assert decode_png(fetch(check.screenshot_url or "")).luminance_stdev() == 0
+
+
+def test_content_shown_after_a_short_timer_is_waited_for(checked: Stack):
+    _, record = checked.render(SHOWS_AFTER_A_TIMER)
+
+    check = record.check
+    assert check is not None and check.status == "passed", check
+    assert not check.blank
+    assert decode_png(fetch(check.screenshot_url or "")).luminance_stdev() > 0
+
+
+def test_error_thrown_by_a_short_timer_fails_the_check_at_its_session_line(checked: Stack):
+    _, record = checked.render(THROWS_IN_A_TIMER)
+
+    check = record.check
+    assert check is not None and check.status == "failed", check
+    (thrown,) = check.errors
+    assert (thrown.kind, thrown.message) == ("pageerror", "late failure")
+    assert (thrown.file, thrown.line) == ("/app/App.tsx", 4)
+
+
+def test_a_page_that_polls_forever_settles_without_waiting_for_the_limit(checked: Stack):
+    _, record = checked.render(POLLS_FOREVER)
+
+    check = record.check
+    assert check is not None and check.status == "passed", check
+    # Hitting the limit would take SETTLE_MAX_MS; settling takes the quiet window.
+    assert check.timings_ms["settle"] < SETTLE_MAX_MS * 0.8, check.timings_ms
 
 
 def test_rejected_promise_in_an_effect_is_reported(checked: Stack):
