@@ -42,7 +42,7 @@ log = logging.getLogger("stage.check")  # the checker's logger
 
 ORIGIN = "https://stage-check.invalid/"
 VIEWPORT = {"width": 1280, "height": 800}
-QUIET_MS = 100  # no DOM change, request or short timer for this long: the page has settled
+QUIET_MS = 100  # no DOM change, request, short timer or ending animation: settled
 TIMER_HORIZON_MS = 500  # a pending setTimeout this short ("loading…" for a moment) is waited for
 SETTLE_MAX_MS = 3000  # a clock or an animation never goes quiet; look at it after this
 _READ_THREADS = 4  # store reads of one page run side by side
@@ -91,8 +91,14 @@ _WATCH_WITH = """
 })
 """
 _WATCH = f"{_WATCH_WITH}({TIMER_HORIZON_MS});"
-_QUIET = """ms => window.__stageCheck.timers.size === 0 &&
-                performance.now() - window.__stageCheck.lastChange >= ms"""
+# Quiet: no short timer due, no DOM change for ``ms``, and no CSS animation or transition
+# that will end still running (a fade-in is looked at once it is in; a spinner never ends).
+_QUIET = """ms => {
+  const state = window.__stageCheck;
+  return state.timers.size === 0 && performance.now() - state.lastChange >= ms &&
+    !document.getAnimations().some(a => a.playState === "running" &&
+                                        a.effect && isFinite(a.effect.getComputedTiming().endTime));
+}"""
 # After the page settled, in one round trip: does #root show anything (text, media, or a
 # box with a background or a border), the page's own timings, and which errors were
 # rejections.
@@ -428,8 +434,8 @@ class Tab:
 
 
 def _settle(page: Any, visit: Visit, started: float, deadline_ms: float) -> None:
-    """Wait for ``QUIET_MS`` without DOM changes, requests or due short timers, at most
-    ``SETTLE_MAX_MS``."""
+    """Wait for ``QUIET_MS`` without DOM changes, requests, due short timers or running
+    animations that end, at most ``SETTLE_MAX_MS``."""
     from playwright.sync_api import TimeoutError
 
     limit = time.perf_counter() + min(SETTLE_MAX_MS, _left(started, deadline_ms)) / 1000

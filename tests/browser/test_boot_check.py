@@ -6,12 +6,14 @@ tests that kill or reconfigure processes start their own.
 
 from __future__ import annotations
 
+import io
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import PIL.Image
 import pytest
 from png import decode_png
 from services import WorkerProcess
@@ -111,6 +113,17 @@ THROWS_IN_A_TIMER = app(
     '    setTimeout(() => { throw new Error("late failure"); }, 200);\n'
     "  }, []);\n"
     "  return <h1>Fine at first</h1>;\n"
+    "}\n")
+# A blue square that fades in after a pause, as landing pages animate their first screen.
+FADES_IN = app(
+    "export default function App() {\n"
+    "  return (\n"
+    "    <main>\n"
+    '      <style>{"@keyframes fade { from { opacity: 0 } to { opacity: 1 } }"}</style>\n'
+    '      <div style={{ width: 200, height: 200, background: "rgb(0, 0, 255)",\n'
+    '                    animation: "fade 500ms linear 150ms both" }} />\n'
+    "    </main>\n"
+    "  );\n"
     "}\n")
 # Re-arms a short timer forever without changing anything (a poll): the page still settles.
 POLLS_FOREVER = app(
@@ -234,6 +247,16 @@ def test_error_thrown_by_a_short_timer_fails_the_check_at_its_session_line(check
     (thrown,) = check.errors
     assert (thrown.kind, thrown.message) == ("pageerror", "late failure")
     assert (thrown.file, thrown.line) == ("/app/App.tsx", 4)
+
+
+def test_the_screenshot_is_taken_once_an_entrance_animation_has_ended(checked: Stack):
+    _, record = checked.render(FADES_IN)
+
+    check = record.check
+    assert check is not None and check.status == "passed", check
+    assert not check.blank
+    screenshot = PIL.Image.open(io.BytesIO(fetch(check.screenshot_url or ""))).convert("RGB")
+    assert screenshot.getpixel((100, 100)) == (0, 0, 255)  # fully in, not part way
 
 
 def test_a_page_that_polls_forever_settles_without_waiting_for_the_limit(checked: Stack):
