@@ -7,7 +7,8 @@ Real services as in ``bench.run``: Redis, moto's S3 server, ``stage-render worke
 ``stage-render checker`` processes. Phases run one after another:
 
 1. a render worker and one checker; the reference app rendered again and again (a new
-   start literal each time), each render waiting for its check: the check's own
+   start literal each time, after a pause in which the checker opens its next context, as
+   between a person's edits), each render waiting for its check: the check's own
    ``timingsMs`` by stage (Chromium reused, a new context per check), and ready → stored;
 2. checks/s: versions rendered with ``STAGE_CHECK=false``, then their ``stage.check``
    messages sent at once, consumed by one checker process, then by two;
@@ -28,7 +29,6 @@ import platform
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,7 @@ from typing import Any
 from bench import e2e
 from bench.gen_apps import BENCH, GENERATED_DIR, BenchApp, reference
 from bench.report import summarize
-from bench.services import AWS_ENV, BenchError, BenchRedis, BenchWorker, S3Server, peak_rss_kb
+from bench.services import AWS_ENV, BenchError, BenchWorker, peak_rss_kb, running_services
 from worker.celery_config import CHECK_TASK_NAME, create_celery
 from worker.client import StageClient
 from worker.settings import Settings
@@ -47,6 +47,7 @@ __all__ = ["main"]
 RESULTS = BENCH / "results.check.json"  # ignored by git, like results.json
 WARM_P50_TARGET_MS = 400.0  # a warm check of the reference app, inside the checker
 CHECK_TIMEOUT_S = 120.0  # a check takes well under a second warm; this is a hang
+EDIT_PAUSE_S = 0.5  # between a check and the next render; checks/s measures back to back
 _STAGES = ("context", "load", "settle", "inspect", "screenshot", "upload", "total")
 
 
@@ -144,6 +145,7 @@ def _warm_checks(client: StageClient, app: BenchApp, counts: Counts) -> dict[str
     stages: dict[str, list[float]] = {stage: [] for stage in _STAGES}
     after_ready: list[float] = []
     for index in range(counts.warmup + counts.checks):
+        time.sleep(EDIT_PAUSE_S)
         variant = app.variant(10_000 + index)["/app/App.tsx"]
         client.sessions.push_files(session.id, [{"path": "/app/App.tsx", "content": variant}])
         version = client.sessions.render(session.id).version
@@ -219,37 +221,15 @@ class _Stack:
 
 @contextlib.contextmanager
 def _services() -> Iterator[_Stack]:
-    redis_server, s3 = BenchRedis(), S3Server()
-    tag = uuid.uuid4().hex[:10]
     logs = GENERATED_DIR / "check-logs"
     logs.mkdir(parents=True, exist_ok=True)
-    stack = _Stack({}, logs)
-    try:
-        _say("starting Redis (or using 127.0.0.1:6379) and moto's S3 server")
-        redis_url = redis_server.start()
-        endpoint = s3.start()
-        bucket = s3.create_public_bucket()
-        stack.env = {
-            "STAGE_REDIS_URL": redis_url,
-            "STAGE_KEY_PREFIX": f"stage-bench-{tag}:",
-            "STAGE_QUEUE": f"stage.render.bench-{tag}",
-            "STAGE_CHECK_QUEUE": f"stage.check.bench-{tag}",
-            "STAGE_S3_BUCKET": bucket,
-            "STAGE_S3_ENDPOINT_URL": endpoint,
-            "STAGE_PUBLIC_BASE_URL": f"{endpoint}/{bucket}",
-            "STAGE_VENDOR_CACHE_DIR": str(GENERATED_DIR / "vendor-cache"),
-        }
-        yield stack
-    finally:
-        for process in stack.processes:
-            process.stop()
-        if stack.env and not redis_server.started_here:
-            redis_server.delete_namespace(stack.env["STAGE_KEY_PREFIX"],
-                                          stack.env["STAGE_QUEUE"])
-            redis_server.delete_namespace(stack.env["STAGE_KEY_PREFIX"],
-                                          stack.env["STAGE_CHECK_QUEUE"])
-        s3.stop()
-        redis_server.stop()
+    with running_services(GENERATED_DIR / "vendor-cache", _say) as services:
+        stack = _Stack(services.env, logs)
+        try:
+            yield stack
+        finally:
+            for process in stack.processes:
+                process.stop()
 
 
 def _table(results: dict[str, Any]) -> str:

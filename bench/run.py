@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from bench.services import (
     BenchWorker,
     S3Server,
     cpu_s,
+    running_services,
 )
 from bench.weight import measure
 from bundler import Bundler
@@ -315,36 +315,17 @@ def _services(work: Path) -> Iterator[_Stack]:
 
     Every worker started through it, and every service it started, is stopped on the way out.
     """
-    redis_server, s3 = BenchRedis(), S3Server()
-    tag = uuid.uuid4().hex[:10]
     logs = GENERATED_DIR / "logs"  # kept after the run, for a render that went wrong
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
-    stack = _Stack({}, redis_server, s3, logs)
-    try:
-        _say("starting Redis (or using 127.0.0.1:6379) and moto's S3 server")
-        redis_url = redis_server.start()
-        endpoint = s3.start()
-        bucket = s3.create_public_bucket()
-        stack.env = {
-            "STAGE_REDIS_URL": redis_url,
-            "STAGE_KEY_PREFIX": f"stage-bench-{tag}:",
-            "STAGE_QUEUE": f"stage.render.bench-{tag}",
-            "STAGE_S3_BUCKET": bucket,
-            "STAGE_S3_ENDPOINT_URL": endpoint,
-            "STAGE_PUBLIC_BASE_URL": f"{endpoint}/{bucket}",
-            "STAGE_MAX_FILES": str(MAX_FILES),
-            "STAGE_VENDOR_CACHE_DIR": str(work / "vendor-cache"),
-        }
-        yield stack
-    finally:
-        for worker in stack.workers:
-            worker.stop()
-        if stack.env and not redis_server.started_here:
-            redis_server.delete_namespace(stack.env["STAGE_KEY_PREFIX"],
-                                          stack.env["STAGE_QUEUE"])
-        s3.stop()
-        redis_server.stop()
+    with running_services(work / "vendor-cache", _say,
+                          STAGE_MAX_FILES=str(MAX_FILES)) as services:
+        stack = _Stack(services.env, services.redis, services.s3, logs)
+        try:
+            yield stack
+        finally:
+            for worker in stack.workers:
+                worker.stop()
 
 
 def _say(message: str) -> None:

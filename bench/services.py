@@ -8,11 +8,14 @@ this module adds what the bench measures of them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -20,8 +23,8 @@ import redis
 from tests.services import ROOT, RedisServer, WorkerProcess, create_public_bucket, free_port
 from tests.services import wait_for as _wait_for
 
-__all__ = ["AWS_ENV", "BenchError", "BenchRedis", "BenchWorker", "ROOT", "S3Server", "cpu_s",
-           "peak_rss_kb"]
+__all__ = ["AWS_ENV", "BenchError", "BenchRedis", "BenchWorker", "ROOT", "S3Server", "Services",
+           "cpu_s", "peak_rss_kb", "running_services"]
 
 # moto accepts any credentials; set so boto3 (here and in the workers) never looks for real ones.
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
@@ -128,6 +131,52 @@ class S3Server:
             self._proc.kill()
             self._proc.wait(10)
         self._proc = None
+
+
+@dataclass
+class Services:
+    """Redis and S3 of one run, and the STAGE_* env every process of the run gets."""
+
+    env: dict[str, str]
+    redis: BenchRedis
+    s3: S3Server
+
+
+@contextlib.contextmanager
+def running_services(vendor_cache: Path, say: Callable[[str], None], **extra: str
+                     ) -> Iterator[Services]:
+    """Redis (the one on 127.0.0.1:6379 if it answers), moto's S3 server in a process of its
+    own, and a key prefix, render queue and check queue of this run's own.
+
+    On the way out (stop the run's workers first) the namespace is deleted from a shared
+    Redis and every service started here is stopped.
+    """
+    redis_server, s3 = BenchRedis(), S3Server()
+    tag = uuid.uuid4().hex[:10]
+    env: dict[str, str] = {}
+    try:
+        say("starting Redis (or using 127.0.0.1:6379) and moto's S3 server")
+        redis_url = redis_server.start()
+        endpoint = s3.start()
+        bucket = s3.create_public_bucket()
+        env.update({
+            "STAGE_REDIS_URL": redis_url,
+            "STAGE_KEY_PREFIX": f"stage-bench-{tag}:",
+            "STAGE_QUEUE": f"stage.render.bench-{tag}",
+            "STAGE_CHECK_QUEUE": f"stage.check.bench-{tag}",
+            "STAGE_S3_BUCKET": bucket,
+            "STAGE_S3_ENDPOINT_URL": endpoint,
+            "STAGE_PUBLIC_BASE_URL": f"{endpoint}/{bucket}",
+            "STAGE_VENDOR_CACHE_DIR": str(vendor_cache),
+            **extra,
+        })
+        yield Services(env, redis_server, s3)
+    finally:
+        if env and not redis_server.started_here:
+            for queue in (env["STAGE_QUEUE"], env["STAGE_CHECK_QUEUE"]):
+                redis_server.delete_namespace(env["STAGE_KEY_PREFIX"], queue)
+        s3.stop()
+        redis_server.stop()
 
 
 class BenchWorker(WorkerProcess):
