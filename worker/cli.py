@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="Celery node name (default: stage-check-<pid>@<host>)")
     reap = commands.add_parser("reap", help="re-drive or fail renders stuck in building")
     reap.add_argument("--dry-run", action="store_true", help="list them, change nothing")
-    commands.add_parser("health", help="check Redis, the bucket and esbuild; exit 0 or 1")
+    commands.add_parser("health", help="check Redis, the bucket, esbuild and Tailwind; exit 0 or 1")
     serve = commands.add_parser("serve", help="serve a local artifact folder over HTTP")
     serve.add_argument("out", type=Path, nargs="?", default=None,
                        help="artifact folder (default: STAGE_ARTIFACTS_DIR)")

@@ -1,4 +1,5 @@
-"""``stage-render health``: can this host render? Redis, the bucket and esbuild, one line each."""
+"""``stage-render health``: can this host render? Redis, the bucket, esbuild and the Tailwind
+service on Node, one line each."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 import redis
 
 from bundler import Runtime
+from bundler.errors import BundlerError
+from bundler.tailwind import TailwindService
 from worker.errors import StageError
 from worker.settings import Settings
 from worker.storage import CACHE_REVALIDATE, StoredObject, store_from_settings
@@ -33,14 +36,15 @@ class Check:
 def run_checks(settings: Settings) -> list[Check]:
     return [_timed("redis", lambda: _redis(settings)),
             _timed("storage", lambda: _storage(settings)),
-            _timed("esbuild", lambda: _esbuild(settings))]
+            _timed("esbuild", lambda: _esbuild(settings)),
+            _timed("tailwind", lambda: _tailwind(settings))]
 
 
 def _timed(name: str, check: Callable[[], str]) -> Check:
     started = time.perf_counter()
     try:
         detail = check()
-    except (StageError, redis.RedisError, OSError, subprocess.SubprocessError,
+    except (StageError, BundlerError, redis.RedisError, OSError, subprocess.SubprocessError,
             ValueError) as exc:
         return Check(name, False, f"{type(exc).__name__}: {exc}")
     return Check(name, True, f"{detail} ({(time.perf_counter() - started) * 1000:.0f} ms)")
@@ -80,6 +84,16 @@ def _esbuild(settings: Settings) -> str:
     if out != runtime.esbuild_version:
         raise ValueError(f"{binary} is {out!r}, the lock pins {runtime.esbuild_version!r}")
     return f"{binary} {out}"
+
+
+def _tailwind(settings: Settings) -> str:
+    """Node starts the Tailwind service and it compiles a probe naming one utility."""
+    with TailwindService(settings.node_binary) as service:
+        compiled = service.compile("/health.css", '@import "tailwindcss";',
+                                   {"/health.tsx": '<p className="flex" />'}, _TIMEOUT_S)
+    if compiled.css is None or ".flex" not in compiled.css:
+        raise ValueError("the Tailwind service compiled the probe without its utility")
+    return f"{settings.node_binary} compiled a probe with Tailwind {Runtime().tailwind_version}"
 
 
 def _redact(url: str) -> str:

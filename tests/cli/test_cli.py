@@ -138,12 +138,13 @@ def test_health_with_redis_and_storage_down_fails_each_in_one_line():
     result = stage_render("health", env=down)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
-    redis_line, storage_line, esbuild_line = result.stdout.splitlines()
+    redis_line, storage_line, esbuild_line, tailwind_line = result.stdout.splitlines()
     assert redis_line.startswith("FAIL redis    ConnectionError: Error 111 connecting to "
                                  "127.0.0.1:1.")
     assert storage_line.startswith("FAIL storage  UploadError: could not upload s3://b/health/"
                                    "probe-")
     assert esbuild_line.startswith("ok   esbuild")
+    assert tailwind_line.startswith("ok   tailwind")
 
 
 def test_render_into_a_folder_it_cannot_write_fails_in_one_line(tmp_path):

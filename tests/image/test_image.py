@@ -50,7 +50,7 @@ def test_healthcheck_passes_against_live_redis_and_s3(podman, worker_image, in_i
     result = in_image(*healthcheck[1:], env=compose_env(namespace))
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[:2] for line in result.stdout.splitlines()] == [
-        ["ok", "redis"], ["ok", "storage"], ["ok", "esbuild"]], result.stdout
+        ["ok", "redis"], ["ok", "storage"], ["ok", "esbuild"], ["ok", "tailwind"]], result.stdout
 
 
 def test_healthcheck_fails_when_redis_is_down(podman, worker_image, in_image, namespace):

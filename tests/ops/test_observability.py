@@ -79,7 +79,7 @@ def test_health_passes_with_services_and_names_what_is_down(namespace):
     good = run_cli("health", env=namespace.env)
     assert good.returncode == 0, good.stdout
     assert [line.split()[:2] for line in good.stdout.splitlines()] == [
-        ["ok", "redis"], ["ok", "storage"], ["ok", "esbuild"]]
+        ["ok", "redis"], ["ok", "storage"], ["ok", "esbuild"], ["ok", "tailwind"]]
 
     down = run_cli("health", env={**namespace.env,
                                   "STAGE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
@@ -87,6 +87,12 @@ def test_health_passes_with_services_and_names_what_is_down(namespace):
     lines = down.stdout.splitlines()
     assert lines[0].startswith("FAIL redis    ConnectionError:")
     assert lines[1].startswith("ok   storage") and lines[2].startswith("ok   esbuild")
+    assert lines[3].startswith("ok   tailwind")
+
+    no_node = run_cli("health", env={**namespace.env, "STAGE_NODE_BINARY": "/nonexistent/node"})
+    assert no_node.returncode == 1
+    assert no_node.stdout.splitlines()[3].startswith("FAIL tailwind BundlerCrashed:"), (
+        no_node.stdout)
 
 
 def test_health_fails_for_a_missing_bucket(namespace):
