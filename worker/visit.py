@@ -56,7 +56,7 @@ _RESOURCE_FAILURE = "Failed to load resource:"  # Chromium's own line for a bloc
 # still due, and which uncaught errors were rejections (Chromium reports both as page
 # errors). A timer that fires counts as a change (what it starts comes just after); one set
 # inside a timer's callback is polling (react-dom re-arms one forever), not waited for.
-_WATCH_WITH = """
+_WATCH_FUNCTION = """
 (horizon => {
   const state = { lastChange: performance.now(), rejections: [], timers: new Set() };
   Object.defineProperty(window, "__stageCheck", { value: state });
@@ -90,7 +90,7 @@ _WATCH_WITH = """
   };
 })
 """
-_WATCH = f"{_WATCH_WITH}({TIMER_HORIZON_MS});"
+_WATCH = f"{_WATCH_FUNCTION}({TIMER_HORIZON_MS});"
 # Quiet: no short timer due, no DOM change for ``ms``, and no CSS animation or transition
 # that will end still running (a fade-in is looked at once it is in; a spinner never ends).
 _QUIET = """ms => {

@@ -30,8 +30,11 @@ IN_IMAGE_ESBUILD = Path("/app") / Runtime().binary.relative_to(ROOT)
 
 
 def app(title: str) -> list[dict[str, str]]:
+    """A heading styled with a Tailwind class: the image compiles Tailwind with its Node."""
     return [{"path": "/app/App.tsx",
-             "content": f"export default function App() {{ return <h1>{title}</h1>; }}\n"}]
+             "content": ("export default function App() {\n"
+                         f'  return <h1 className="text-3xl">{title}</h1>;\n'
+                         "}\n")}]
 
 
 def outcome(session_id: str, version: int, status: str = "ready") -> str:
@@ -93,6 +96,8 @@ def test_two_worker_containers_render_sessions_that_open_in_chromium(namespace,
             heading = tab.locator("h1")
             heading.wait_for()
             assert heading.inner_text() == f"Preview {index}"
+            # text-3xl (1.875rem), not an unstyled h1's 2em
+            assert heading.evaluate("e => getComputedStyle(e).fontSize") == "30px"
     finally:
         context.close()
     logs = [container.log for container in containers]

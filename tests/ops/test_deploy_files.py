@@ -45,31 +45,47 @@ def test_dockerfile_bases_default_to_the_official_images():
     assert "\nARG NODE_IMAGE=node:20-bookworm-slim\n" in text
     stages = dockerfile_stages()
     assert [s.split("\n", 1)[0] for s in stages.values()] == [
-        "FROM ${NODE_IMAGE} AS npm-runtime", "FROM ${PYTHON_IMAGE} AS python-env",
-        "FROM ${PYTHON_IMAGE} AS runtime", "FROM runtime AS checker", "FROM runtime AS worker"]
+        "FROM ${NODE_IMAGE} AS npm-runtime", "FROM ${PYTHON_IMAGE} AS python-deps",
+        "FROM python-deps AS python-check-deps", "FROM scratch AS code",
+        "FROM ${PYTHON_IMAGE} AS os", "FROM os AS checker", "FROM os AS worker"]
 
 
-def test_dockerfile_runtime_is_non_root_with_node_and_a_healthcheck():
-    runtime = dockerfile_stages()["runtime"]
-    installs = run_lines(runtime)
+def test_dockerfile_os_is_node_and_a_user_with_no_build_tools():
+    installs = run_lines(dockerfile_stages()["os"])
     assert "apt-get install -y --no-install-recommends nodejs &&" in installs
     assert "rm -rf /var/lib/apt/lists/*" in installs
+    assert "useradd --system --uid 10001" in installs
     for tool in ("npm", "gcc", "build-essential", "g++", "make "):
         assert tool not in installs, tool
-    assert "\nUSER 10001:10001\n" in runtime
-    assert 'CMD ["stage-render", "health"]' in runtime
-    assert runtime.rstrip().endswith('CMD ["stage-render", "worker"]')
+
+
+def test_dockerfile_worker_is_non_root_with_a_healthcheck_and_the_default_target():
+    stages = dockerfile_stages()
+    worker = stages["worker"]
+    assert list(stages)[-1] == "worker"  # `docker build .` builds the last stage
+    assert "COPY --from=python-deps /opt/venv /opt/venv\n" in worker
+    assert "\nUSER 10001:10001\n" in worker
+    assert 'CMD ["stage-render", "health"]' in worker
+    assert worker.rstrip().endswith('CMD ["stage-render", "worker"]')
 
 
 def test_dockerfile_checker_adds_chromium_and_runs_the_checker_as_the_worker_user():
     checker = dockerfile_stages()["checker"]
     assert "--no-install-recommends chromium " in run_lines(checker)
+    assert "COPY --from=python-check-deps /opt/venv /opt/venv\n" in checker
     assert checker.rstrip().endswith('USER 10001:10001\nCMD ["stage-render", "checker"]')
 
 
-def test_dockerfile_default_target_is_the_worker():
-    # `docker build .` builds the last stage: the runtime, unchanged.
-    assert dockerfile_stages()["worker"].strip() == "FROM runtime AS worker"
+def test_dockerfile_a_code_change_rebuilds_no_dependency_and_no_chromium():
+    stages = dockerfile_stages()
+    code = {"bundler/", "worker/", "templates/"}  # whole folders; manifests may come first
+    for name in ("npm-runtime", "python-deps", "python-check-deps", "os"):
+        copies = [line.split() for line in stages[name].splitlines() if line.startswith("COPY")]
+        assert not [words for words in copies if code & set(words)], name
+    for name in ("checker", "worker"):
+        lines = stages[name].splitlines()
+        copied_code = lines.index("COPY --from=code /app /app")
+        assert not [line for line in lines[copied_code:] if line.startswith("RUN")], name
 
 
 def test_compose_worker_env_is_valid_settings():
