@@ -53,14 +53,19 @@ _SHARED_PREFIX = "vendor/"  # vendor chunks and the overlay, shared by every ver
 _RESOURCE_FAILURE = "Failed to load resource:"  # Chromium's own line for a blocked request
 
 # Installed before any page script: when the DOM last changed, which short timers are
-# still due, and which uncaught errors were rejections (Chromium reports both as page
-# errors). A timer that fires counts as a change (what it starts comes just after); one set
-# inside a timer's callback is polling (react-dom re-arms one forever), not waited for.
+# still due, which uncaught errors were rejections (Chromium reports both as page errors),
+# and ``settle(ms, limit)``, which resolves true once the page is quiet for ``ms`` (false at
+# ``limit``), looked at every frame. Quiet: no short timer due, no DOM change for ``ms``,
+# and no CSS animation or transition still running that will end (a fade-in is pictured
+# once it is in; a spinner never ends). A timer that fires counts as a change (what it
+# starts comes just after); one set inside a timer's callback is a poll (react-dom re-arms
+# one forever), not waited for. What it uses is taken before the page can replace it.
 _WATCH_FUNCTION = """
 (horizon => {
-  const state = { lastChange: performance.now(), rejections: [], timers: new Set() };
-  Object.defineProperty(window, "__stageCheck", { value: state });
-  new MutationObserver(() => { state.lastChange = performance.now(); })
+  const now = performance.now.bind(performance), frame = requestAnimationFrame.bind(window);
+  const animations = document.getAnimations.bind(document);
+  const state = { lastChange: now(), rejections: [], timers: new Set() };
+  new MutationObserver(() => { state.lastChange = now(); })
     .observe(document, { subtree: true, childList: true, attributes: true,
                          characterData: true });
   addEventListener("unhandledrejection", event => {
@@ -75,7 +80,7 @@ _WATCH_FUNCTION = """
     const id = set.call(this, function () {
       if (waited) {
         state.timers.delete(id);
-        state.lastChange = performance.now();
+        state.lastChange = now();
       }
       const outer = inTimer;
       inTimer = true;
@@ -88,17 +93,21 @@ _WATCH_FUNCTION = """
     state.timers.delete(id);
     return clear.call(this, id);
   };
+  const ending = a => a.playState === "running" && a.effect !== null &&
+                      isFinite(a.effect.getComputedTiming().endTime);
+  const quiet = ms => state.timers.size === 0 && now() - state.lastChange >= ms &&
+                      !animations().some(ending);
+  const settle = (ms, limit) => new Promise(resolve => {
+    const start = now();
+    const look = () => quiet(ms) ? resolve(true) : now() - start >= limit ? resolve(false)
+                                                                           : frame(look);
+    look();
+  });
+  Object.defineProperty(window, "__stageCheck", { value: Object.freeze({ state, settle }) });
 })
 """
 _WATCH = f"{_WATCH_FUNCTION}({TIMER_HORIZON_MS});"
-# Quiet: no short timer due, no DOM change for ``ms``, and no CSS animation or transition
-# that will end still running (a fade-in is looked at once it is in; a spinner never ends).
-_QUIET = """ms => {
-  const state = window.__stageCheck;
-  return state.timers.size === 0 && performance.now() - state.lastChange >= ms &&
-    !document.getAnimations().some(a => a.playState === "running" &&
-                                        a.effect && isFinite(a.effect.getComputedTiming().endTime));
-}"""
+_SETTLE = "([ms, limit]) => window.__stageCheck.settle(ms, limit)"
 # After the page settled, in one round trip: does #root show anything (text, media, or a
 # box with a background or a border), the page's own timings, and which errors were
 # rejections.
@@ -131,7 +140,7 @@ _INSPECT = """
   })();
   const nav = performance.getEntriesByType("navigation")[0];
   const fcp = performance.getEntriesByName("first-contentful-paint")[0];
-  return { blank, rejections: window.__stageCheck.rejections,
+  return { blank, rejections: window.__stageCheck.state.rejections,
            timings: { domContentLoaded: nav ? nav.domContentLoadedEventEnd : null,
                       firstContentfulPaint: fcp ? fcp.startTime : null } };
 }
@@ -247,6 +256,17 @@ class Visit:
 
     # -- serving ------------------------------------------------------------------------
     def route(self, route: Any) -> None:
+        # Every request of the page comes through here and is answered in full before this
+        # returns: a request is pending exactly while its route is.
+        self.pending += 1
+        self.last_request = time.perf_counter()
+        try:
+            self._answer(route)
+        finally:
+            self.pending -= 1
+            self.last_request = time.perf_counter()
+
+    def _answer(self, route: Any) -> None:
         url = route.request.url
         if not url.startswith(ORIGIN):
             if len(self.report.blocked_requests) < _MAX_ERRORS:
@@ -304,14 +324,6 @@ class Visit:
             stack = (f"    at {location['url']}:{int(location.get('lineNumber', 0)) + 1}:"
                      f"{int(location.get('columnNumber', 0)) + 1}")
         self._add("console.error", message.text, stack)
-
-    def on_request(self, _: Any) -> None:
-        self.pending += 1
-        self.last_request = time.perf_counter()
-
-    def on_request_done(self, _: Any) -> None:
-        self.pending = max(0, self.pending - 1)
-        self.last_request = time.perf_counter()
 
     def _add(self, kind: str, message: str, stack: str) -> None:
         errors = self.report.errors
@@ -378,9 +390,6 @@ class Tab:
         page.on("dialog", lambda dialog: dialog.dismiss())
         page.on("pageerror", lambda error: self.visit and self.visit.on_page_error(error))
         page.on("console", lambda message: self.visit and self.visit.on_console(message))
-        page.on("request", lambda request: self.visit and self.visit.on_request(request))
-        for event in ("requestfinished", "requestfailed"):
-            page.on(event, lambda request: self.visit and self.visit.on_request_done(request))
 
     def _route(self, route: Any) -> None:
         if self.visit is not None:
@@ -434,18 +443,13 @@ class Tab:
 
 
 def _settle(page: Any, visit: Visit, started: float, deadline_ms: float) -> None:
-    """Wait for ``QUIET_MS`` without DOM changes, requests, due short timers or running
-    animations that end, at most ``SETTLE_MAX_MS``."""
-    from playwright.sync_api import TimeoutError
-
+    """Wait until the page is quiet (``QUIET_MS`` without DOM changes, due short timers or
+    ending animations) and no request has been pending for as long, at most
+    ``SETTLE_MAX_MS``. The page looks at itself (one call, no poller injected into it); a
+    page that hangs its main thread is ended by the check's deadline."""
     limit = time.perf_counter() + min(SETTLE_MAX_MS, _left(started, deadline_ms)) / 1000
     while (left_ms := (limit - time.perf_counter()) * 1000) > 0:
-        try:
-            # Looked at every frame: an interval would poll through the page's own
-            # setTimeout, which the watch counts.
-            page.wait_for_function(_QUIET, arg=QUIET_MS, polling="raf",
-                                   timeout=max(1.0, left_ms))
-        except TimeoutError:
+        if not page.evaluate(_SETTLE, [QUIET_MS, left_ms]):
             return  # still changing: look at it as it is
         quiet_for = (time.perf_counter() - visit.last_request) * 1000
         if visit.pending == 0 and quiet_for >= QUIET_MS:
