@@ -239,16 +239,6 @@ def test_content_shown_after_a_short_timer_is_waited_for(checked: Stack):
     assert decode_png(fetch(check.screenshot_url or "")).luminance_stdev() > 0
 
 
-def test_error_thrown_by_a_short_timer_fails_the_check_at_its_session_line(checked: Stack):
-    _, record = checked.render(THROWS_IN_A_TIMER)
-
-    check = record.check
-    assert check is not None and check.status == "failed", check
-    (thrown,) = check.errors
-    assert (thrown.kind, thrown.message) == ("pageerror", "late failure")
-    assert (thrown.file, thrown.line) == ("/app/App.tsx", 4)
-
-
 def test_the_screenshot_is_taken_once_an_entrance_animation_has_ended(checked: Stack):
     _, record = checked.render(FADES_IN)
 
@@ -268,24 +258,21 @@ def test_a_page_that_polls_forever_settles_without_waiting_for_the_limit(checked
     assert check.timings_ms["settle"] < SETTLE_MAX_MS * 0.8, check.timings_ms
 
 
-def test_rejected_promise_in_an_effect_is_reported(checked: Stack):
-    _, record = checked.render(REJECTS_IN_EFFECT)
+@pytest.mark.parametrize(("files", "kind", "message"), [
+    (REJECTS_IN_EFFECT, "unhandledrejection", "effect rejected"),
+    (LOGS_AN_ERROR, "console.error", "chart data missing"),
+    (THROWS_IN_A_TIMER, "pageerror", "late failure"),
+], ids=["rejected promise in an effect", "console.error in an effect",
+        "throw from a short timer"])
+def test_an_error_after_mount_fails_the_check_at_its_session_line(checked: Stack, files,
+                                                                   kind, message):
+    _, record = checked.render(files)
 
     check = record.check
-    assert check is not None and check.status == "failed" and not check.blank
-    (rejection,) = check.errors
-    assert (rejection.kind, rejection.message) == ("unhandledrejection", "effect rejected")
-    assert (rejection.file, rejection.line) == ("/app/App.tsx", 4)
-
-
-def test_console_error_is_reported_where_it_was_called(checked: Stack):
-    _, record = checked.render(LOGS_AN_ERROR)
-
-    check = record.check
-    assert check is not None and check.status == "failed"
-    (logged,) = check.errors
-    assert (logged.kind, logged.message) == ("console.error", "chart data missing")
-    assert (logged.file, logged.line) == ("/app/App.tsx", 4)
+    assert check is not None and check.status == "failed" and not check.blank, check
+    (error,) = check.errors
+    assert (error.kind, error.message) == (kind, message)
+    assert (error.file, error.line) == ("/app/App.tsx", 4)  # each app's line 4 is the call
 
 
 def test_error_thrown_inside_a_vendor_chunk_maps_to_the_session_line_that_called_it(
