@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -37,7 +38,14 @@ from typing import Any
 from bench import e2e
 from bench.gen_apps import BENCH, GENERATED_DIR, BenchApp, reference
 from bench.report import summarize
-from bench.services import AWS_ENV, BenchError, BenchWorker, peak_rss_kb, running_services
+from bench.services import (
+    AWS_ENV,
+    BenchError,
+    BenchWorker,
+    cpu_s,
+    peak_rss_kb,
+    running_services,
+)
 from worker.celery_config import CHECK_TASK_NAME, create_celery
 from worker.client import StageClient
 from worker.settings import Settings
@@ -82,6 +90,19 @@ class BenchChecker(BenchWorker):
                 "chromium_processes": len(chromium)}
 
 
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds so far of the pool child and everything below it, by role. Each
+        process counts with the children it reaped: a renderer that exited is in its
+        zygote's share, so nothing that ran is missed and nothing counts twice."""
+        pool, _ = self.family()
+        roles = {"checker (Python)": sum(cpu_s(pid) for pid in pool)}
+        for pid in _descendants(pool):
+            with contextlib.suppress(OSError):  # it exited while we looked
+                role = _role(pid)
+                roles[role] = roles.get(role, 0.0) + cpu_s(pid, reaped_children=True)
+        return roles
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.check", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer checks, for a smoke run")
@@ -111,7 +132,10 @@ def _run(counts: Counts) -> dict[str, Any]:
             worker = stack.start(BenchWorker)
             checker = stack.start(BenchChecker)
             _say(f"warm checks: reference app, {counts.warmup} warm-up + {counts.checks}")
+            cpu_before = checker.cpu_s()
             results["warm_check"] = _warm_checks(client, app, counts)
+            results["checker_cpu_ms_per_check"] = _per_check(
+                cpu_before, checker.cpu_s(), counts.warmup + counts.checks)
             results["checker_rss_kb"] = checker.rss_kb()
 
             _say(f"checks/s: {counts.throughput} checks at once, 1 then 2 checkers")
@@ -167,6 +191,14 @@ def _warm_checks(client: StageClient, app: BenchApp, counts: Counts) -> dict[str
             "ready_to_stored": summarize(after_ready),
             "target_p50_ms": WARM_P50_TARGET_MS,
             "pass": statistics.median(total) <= WARM_P50_TARGET_MS}
+
+
+def _per_check(before: dict[str, float], after: dict[str, float], checks: int
+               ) -> dict[str, float]:
+    """CPU ms per check by role, the total last."""
+    spent = {role: (after[role] - before.get(role, 0.0)) * 1000 / checks for role in after}
+    return {**{role: round(ms, 1) for role, ms in sorted(spent.items(), key=lambda r: -r[1])},
+            "total": round(sum(spent.values()), 1)}
 
 
 def _throughput(client: StageClient, stack: _Stack, app: BenchApp, checks: int
@@ -242,6 +274,8 @@ def _table(results: dict[str, Any]) -> str:
                                         warm["stages_p50_ms"].items()),
         f"  ready -> check stored (as a gateway sees it): p50 "
         f"{warm['ready_to_stored']['median_ms']:.0f} ms",
+        "checker CPU ms per check, opening the next context included: " + ", ".join(
+            f"{role} {ms:.0f}" for role, ms in results["checker_cpu_ms_per_check"].items()),
         "checks/s: " + ", ".join(f"{n} checker(s) {r['checks_per_s']:.2f}"
                                  for n, r in results["checks_per_s"].items()),
         "checker RSS KiB: " + ", ".join(f"{k} {v}" for k, v in
@@ -268,6 +302,20 @@ def _descendants(roots: list[int]) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def _role(pid: int) -> str:
+    """What a process below the checker is, from its command line (Chromium rewrites its
+    own into one string, so the flag is searched for, not split out)."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    if b"run-driver" in command:
+        return "Playwright driver"
+    if _comm(pid) != "chromium":
+        return "other"
+    kind = re.search(rb"--type=([\w-]+)", command)
+    return {None: "chromium browser", "zygote": "chromium renderers",
+            "renderer": "chromium renderers", "gpu-process": "chromium gpu"}.get(
+        kind[1].decode() if kind else None, "chromium utility")
 
 
 def _comm(pid: int) -> str:

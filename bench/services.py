@@ -233,10 +233,14 @@ def peak_rss_kb(pid: int) -> int:
     raise BenchError(f"/proc/{pid}/status has no VmHWM line")
 
 
-def cpu_s(pid: int) -> float:
-    """User plus system CPU seconds the live process ``pid`` has used."""
+def cpu_s(pid: int, *, reaped_children: bool = False) -> float:
+    """User plus system CPU seconds the live process ``pid`` has used; with
+    ``reaped_children``, also those of its children that exited and it waited for."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _process_tree() -> dict[int, tuple[int, str]]:
