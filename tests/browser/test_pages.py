@@ -20,8 +20,9 @@ SCOPE = "https://www.googleapis.com/auth/calendar.readonly"
 class Page:
     """A Chromium tab that remembers every console error and uncaught exception."""
 
-    def __init__(self, browser) -> None:
-        self.context = browser.new_context()
+    def __init__(self, browser, viewport: dict[str, int] | None = None) -> None:
+        self.context = (browser.new_context(viewport=viewport) if viewport
+                        else browser.new_context())
         self.tab = self.context.new_page()
         self.errors: list[str] = []
         self.tab.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -30,6 +31,11 @@ class Page:
     def open(self, url: str) -> None:
         response = self.tab.goto(url, wait_until="load")
         assert response is not None and response.ok, url
+
+    def style(self, test_id: str, prop: str) -> str:
+        """The computed value of ``prop`` on the element with ``data-testid=test_id``."""
+        return str(self.tab.get_by_test_id(test_id).evaluate(
+            f"e => getComputedStyle(e).getPropertyValue({json.dumps(prop)})"))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from stage_samples import SHIFTCAL
+from test_pages import Page
 
 from bundler.tailwind import SERVICE_SCRIPT
 
@@ -62,28 +63,9 @@ PAINTED = """e => {
 }"""
 
 
-class Page:
-    """A Chromium tab that remembers every console error and uncaught exception."""
-
-    def __init__(self, browser) -> None:
-        self.context = browser.new_context(viewport={"width": 1024, "height": 700})
-        self.tab = self.context.new_page()
-        self.errors: list[str] = []
-        self.tab.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.tab.on("pageerror", lambda exc: self.errors.append(str(exc)))
-
-    def open(self, url: str) -> None:
-        response = self.tab.goto(url, wait_until="load")
-        assert response is not None and response.ok, url
-
-    def style(self, test_id: str, prop: str) -> str:
-        return str(self.tab.get_by_test_id(test_id).evaluate(
-            f"e => getComputedStyle(e).getPropertyValue({json.dumps(prop)})"))
-
-
 @pytest.fixture
 def page(browser) -> Iterator[Page]:
-    opened = Page(browser)
+    opened = Page(browser, viewport={"width": 1024, "height": 700})
     yield opened
     opened.context.close()
 
