@@ -177,9 +177,8 @@ class BootChecker:
                                   CACHE_REVALIDATE)
         uploading = _uploads.submit(self.store.put_many, [screenshot])
         try:
-            report.thumbnail = thumbnail_of(report.screenshot)
-            thumbnail = StoredObject(folder + THUMBNAIL, report.thumbnail, "image/png",
-                                     CACHE_REVALIDATE)
+            thumbnail = StoredObject(folder + THUMBNAIL, thumbnail_of(report.screenshot),
+                                     "image/png", CACHE_REVALIDATE)
             self.store.put_many([thumbnail])
         finally:
             uploading.result()

@@ -156,7 +156,6 @@ class PageReport:
     blocked_requests: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     screenshot: bytes = b""
-    thumbnail: bytes = b""
     timed_out: bool = False
 
     @property
