@@ -2,6 +2,8 @@
 
     StageError
      ├── InvalidInputError (ValueError)    a request broke an input rule; nothing was stored
+     │    ├── MalformedMessage               a task message does not follow the contract
+     │    └── StoredInputError               what a session holds breaks a rule (a build error)
      ├── NotFoundError (LookupError)        the thing asked for does not exist
      │    ├── SessionNotFoundError           no session has that id
      │    ├── RenderNotFoundError            the session has no render with that version
@@ -10,10 +12,12 @@
      │    └── AppVersionNotFoundError        the app has no version with that sid
      ├── RenderTimeoutError (TimeoutError)  wait_for_render gave up before the render ended
      ├── ConfigError (ValueError)           a STAGE_* variable is unknown or has a bad value
+     ├── ClaimedByOtherCopy                 the other copy of a routed render is building it
      └── InfrastructureError                a service failed; renders retry these with backoff
           ├── StoreUnavailableError          Redis did not answer
           ├── BrokerUnavailableError         the render could not be queued
           ├── BundlerServiceError            esbuild crashed, timed out or could not start
+          ├── BrowserCrashed                 the checker's Chromium died or stopped answering
           └── StorageError                   the artifact store failed
                └── UploadError               an object could not be written
 
@@ -28,6 +32,8 @@ from __future__ import annotations
 __all__ = [
     "StageError",
     "InvalidInputError",
+    "MalformedMessage",
+    "StoredInputError",
     "NotFoundError",
     "SessionNotFoundError",
     "AppNotFoundError",
@@ -36,10 +42,12 @@ __all__ = [
     "RenderTimeoutError",
     "FileNotFoundInSessionError",
     "ConfigError",
+    "ClaimedByOtherCopy",
     "InfrastructureError",
     "StoreUnavailableError",
     "BrokerUnavailableError",
     "BundlerServiceError",
+    "BrowserCrashed",
     "StorageError",
     "UploadError",
 ]
@@ -51,6 +59,29 @@ class StageError(Exception):
 
 class InvalidInputError(StageError, ValueError):
     """A request broke an input rule. The message names the file or field and the rule."""
+
+
+class MalformedMessage(InvalidInputError):
+    """A task message that does not follow the contract; it is dropped with one log line."""
+
+
+_STORED_BY_GATEWAY = (
+    "the session's stored data breaks the contract's input rules (a gateway "
+    "stored it without checking it)"
+)
+
+
+class StoredInputError(InvalidInputError):
+    """What a session holds in Redis breaks an input rule; ``path`` is the file, if one.
+
+    A gateway stored it without checking; the render that reads it fails as a build error
+    naming the path and the rule, and a correct push repairs the session.
+    """
+
+    def __init__(self, rule: str, path: str = "") -> None:
+        super().__init__(f"{_STORED_BY_GATEWAY}: {rule}")
+        self.rule = rule
+        self.path = path
 
 
 class NotFoundError(StageError, LookupError):
@@ -85,6 +116,15 @@ class ConfigError(StageError, ValueError):
     """A ``STAGE_*`` environment variable is unknown or has a bad value."""
 
 
+class ClaimedByOtherCopy(StageError):
+    """The other copy of a routed render claimed it, on a worker that is alive: this copy
+    builds nothing now, and looks again later in case that worker dies."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__(f"claimed by the other copy on {node}")
+        self.node = node
+
+
 class InfrastructureError(StageError):
     """A service the worker depends on failed; renders retry these with backoff."""
 
@@ -99,6 +139,10 @@ class BrokerUnavailableError(InfrastructureError):
 
 class BundlerServiceError(InfrastructureError):
     """The bundler could not build (esbuild crashed, timed out or could not start)."""
+
+
+class BrowserCrashed(InfrastructureError):
+    """Chromium died or stopped answering while a page was open."""
 
 
 class StorageError(InfrastructureError):

@@ -61,8 +61,11 @@ def file_payload(path: str, data: bytes) -> dict[str, str]:
     try:
         return {"path": path, "content": data.decode("utf-8")}
     except UnicodeDecodeError:
-        return {"path": path, "content": base64.b64encode(data).decode("ascii"),
-                "encoding": "base64"}
+        return {
+            "path": path,
+            "content": base64.b64encode(data).decode("ascii"),
+            "encoding": "base64",
+        }
 
 
 def validate_path(path: Any, settings: Settings) -> str:
@@ -73,14 +76,16 @@ def validate_path(path: Any, settings: Settings) -> str:
     if len(path) > settings.max_path_length:
         raise InvalidInputError(
             f'"{shown[:80]}…": path is {len(path)} characters, longer than the limit '
-            f"{Settings.variable('max_path_length')}={settings.max_path_length}")
+            f"{Settings.variable('max_path_length')}={settings.max_path_length}"
+        )
     if not path.startswith("/"):
         raise InvalidInputError(f'"{shown}": paths must be absolute, like "/app/App.tsx"')
     for char in path:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
             raise InvalidInputError(
                 f'"{shown}": paths may not contain control or invisible characters '
-                f"(found U+{ord(char):04X})")
+                f"(found U+{ord(char):04X})"
+            )
         if char in _FORBIDDEN_CHARS:
             raise InvalidInputError(f'"{shown}": paths may not contain {char!r}')
     if unicodedata.normalize("NFC", path) != path:
@@ -88,18 +93,22 @@ def validate_path(path: Any, settings: Settings) -> str:
     segments = path[1:].split("/")
     for segment in segments:
         if segment == "":
-            raise InvalidInputError(f'"{shown}": paths may not contain empty segments '
-                                    '("//" or a trailing "/")')
+            raise InvalidInputError(
+                f'"{shown}": paths may not contain empty segments ("//" or a trailing "/")'
+            )
         if segment in (".", ".."):
             raise InvalidInputError(f'"{shown}": paths may not contain "{segment}"')
         if segment != segment.strip():
             raise InvalidInputError(f'"{shown}": path segments may not start or end with spaces')
         if len(segment.encode("utf-8")) > _MAX_SEGMENT_BYTES:
             raise InvalidInputError(
-                f'"{shown[:80]}…": a path segment is longer than {_MAX_SEGMENT_BYTES} bytes')
+                f'"{shown[:80]}…": a path segment is longer than {_MAX_SEGMENT_BYTES} bytes'
+            )
         if segment == "node_modules":
-            raise InvalidInputError(f'"{shown}": paths may not contain node_modules; npm '
-                                    "packages come from the allowlist")
+            raise InvalidInputError(
+                f'"{shown}": paths may not contain node_modules; npm '
+                "packages come from the allowlist"
+            )
     return path
 
 
@@ -112,7 +121,8 @@ def validate_files(files: Any, settings: Settings) -> list[PushedFile]:
     if len(files) > settings.max_files:
         raise InvalidInputError(
             f"files: {len(files)} files in one push, more than the limit "
-            f"{Settings.variable('max_files')}={settings.max_files}")
+            f"{Settings.variable('max_files')}={settings.max_files}"
+        )
     validated: list[PushedFile] = []
     seen: set[str] = set()
     for index, item in enumerate(files):
@@ -133,7 +143,8 @@ def check_tree(new_paths: Iterable[str], existing_paths: Iterable[str]) -> None:
         while parent:
             if parent in paths:
                 raise InvalidInputError(
-                    f'"{path}": "{parent}" is a file, so it cannot also be a folder')
+                    f'"{path}": "{parent}" is a file, so it cannot also be a folder'
+                )
             parent = parent.rsplit("/", 1)[0]
     prefixes = {p + "/" for p in new_paths}
     for path in paths:
@@ -147,14 +158,16 @@ def _validate_file(index: int, item: Any, settings: Settings) -> PushedFile:
         raise InvalidInputError(f"files[{index}]: must be an object with path and content")
     unknown = sorted(set(item) - {"path", "content", "encoding"})
     if unknown:
-        raise InvalidInputError(f"files[{index}]: unknown field {unknown[0]!r}; "
-                                "allowed: path, content, encoding")
+        raise InvalidInputError(
+            f"files[{index}]: unknown field {unknown[0]!r}; allowed: path, content, encoding"
+        )
     path = validate_path(item.get("path"), settings)
     content = item.get("content")
     encoding = item.get("encoding", "utf-8")
     if encoding not in ENCODINGS:
-        raise InvalidInputError(f'"{path}": encoding {encoding!r} is not one of: '
-                                f"{', '.join(ENCODINGS)}")
+        raise InvalidInputError(
+            f'"{path}": encoding {encoding!r} is not one of: {", ".join(ENCODINGS)}'
+        )
     if not isinstance(content, str):
         raise InvalidInputError(f'"{path}": content must be a string')
     if encoding == "base64":
@@ -166,12 +179,15 @@ def _validate_file(index: int, item: Any, settings: Settings) -> PushedFile:
         try:
             data = content.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidInputError(f'"{path}": content is not valid UTF-8 text '
-                                    "(lone surrogates); send binary files as base64") from None
+            raise InvalidInputError(
+                f'"{path}": content is not valid UTF-8 text '
+                "(lone surrogates); send binary files as base64"
+            ) from None
     if len(data) > settings.max_file_bytes:
         raise InvalidInputError(
             f'"{path}": {len(data)} bytes, more than the limit '
-            f"{Settings.variable('max_file_bytes')}={settings.max_file_bytes}")
+            f"{Settings.variable('max_file_bytes')}={settings.max_file_bytes}"
+        )
     return PushedFile(path, data, encoding)
 
 
@@ -183,22 +199,27 @@ def validate_scopes(scopes: Any, settings: Settings) -> list[str]:
     if len(unique) > settings.max_scopes:
         raise InvalidInputError(
             f"googleScopes: {len(unique)} scopes, more than the limit "
-            f"{Settings.variable('max_scopes')}={settings.max_scopes}")
+            f"{Settings.variable('max_scopes')}={settings.max_scopes}"
+        )
     for scope in unique:
         if not isinstance(scope, str):
             raise InvalidInputError(f"googleScopes: {scope!r} is not a string")
         shown = ascii(scope)[1:-1][:120]
         if len(scope) > _MAX_SCOPE_LENGTH:
-            raise InvalidInputError(f'googleScopes: "{shown}…" is longer than '
-                                    f"{_MAX_SCOPE_LENGTH} characters")
+            raise InvalidInputError(
+                f'googleScopes: "{shown}…" is longer than {_MAX_SCOPE_LENGTH} characters'
+            )
         if any(c.isspace() or unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in scope):
-            raise InvalidInputError(f'googleScopes: "{shown}" contains whitespace or control '
-                                    "characters")
+            raise InvalidInputError(
+                f'googleScopes: "{shown}" contains whitespace or control characters'
+            )
         bad = _first_outside_uri_syntax(scope)
         if bad is not None:
-            raise InvalidInputError(f'googleScopes: "{shown}" is not an https:// URL: '
-                                    f"{bad!a} may not appear in it (RFC 3986 allows "
-                                    f"letters, digits, {_URI_PUNCTUATION} and %XX escapes)")
+            raise InvalidInputError(
+                f'googleScopes: "{shown}" is not an https:// URL: '
+                f"{bad!a} may not appear in it (RFC 3986 allows "
+                f"letters, digits, {_URI_PUNCTUATION} and %XX escapes)"
+            )
         try:
             parts = urlsplit(scope)
         except ValueError:  # "https://[" and friends: not a URL at all
@@ -221,7 +242,7 @@ def _first_outside_uri_syntax(url: str) -> str | None:
     for index, char in enumerate(url):
         if char == "%":
             if not _PERCENT_ESCAPE.match(url, index):
-                return url[index:index + 3]
+                return url[index : index + 3]
         elif char not in _URI_CHARACTERS:
             return char
     return None
@@ -234,7 +255,8 @@ def validate_name(name: Any, settings: Settings, field: str = "name") -> str:
     if len(name) > settings.max_name_length:
         raise InvalidInputError(
             f"{field}: {len(name)} characters, more than the limit "
-            f"{Settings.variable('max_name_length')}={settings.max_name_length}")
+            f"{Settings.variable('max_name_length')}={settings.max_name_length}"
+        )
     if any(unicodedata.category(c) in {"Cc", "Cs", "Zl", "Zp"} for c in name):
         raise InvalidInputError(f"{field}: may not contain control characters")
     return name.strip()
@@ -244,5 +266,6 @@ def validate_session_id(session_id: Any) -> str:
     """Session ids appear in keys and storage paths; anything else is rejected."""
     if not isinstance(session_id, str) or not SESSION_ID_PATTERN.fullmatch(session_id):
         raise InvalidInputError(
-            f"session id {session_id!r}: must be 1-64 letters, digits, '-' or '_'")
+            f"session id {session_id!r}: must be 1-64 letters, digits, '-' or '_'"
+        )
     return session_id

@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["JsonFormatter", "use_json", "task_id", "RENDER_FIELDS"]
+__all__ = ["JsonFormatter", "use_json", "task_id", "RENDER_FIELDS", "ms_since"]
 
 #: The Celery task id of the render running in this context (set by the task).
-task_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("stage_task_id",
-                                                                     default=None)
+task_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("stage_task_id", default=None)
 #: The ``extra=`` key under which a log record carries a render's structured fields.
 RENDER_FIELDS = "stage_render"
 
@@ -28,7 +28,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -43,3 +44,8 @@ def use_json(logger: logging.Logger) -> None:
     """Give every handler of ``logger`` the JSON formatter."""
     for handler in logger.handlers:
         handler.setFormatter(JsonFormatter())
+
+
+def ms_since(started: float) -> float:
+    """Milliseconds since ``started`` (a :func:`time.perf_counter` reading), to 0.01 ms."""
+    return round((time.perf_counter() - started) * 1000, 2)

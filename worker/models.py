@@ -33,12 +33,14 @@ __all__ = [
 
 #: superseded: a newer render of the session was pending when this one's turn came, so it
 #: was not built (terminal, like ready and failed; the live version does not move).
-RenderStatus = Literal["queued", "building", "ready", "failed", "superseded"]
+#: expired: a version past the session's retention whose objects were deleted; the record
+#: stays as a tombstone (when, and why) so status and waits stay truthful.
+RenderStatus = Literal["queued", "building", "ready", "failed", "superseded", "expired"]
 ErrorKind = Literal["build", "infrastructure"]
 #: passed: no runtime error and something visible; failed: a runtime error, or a blank
 #: page; error: the checker itself failed (its browser died twice), so nothing is known.
 CheckStatus = Literal["passed", "failed", "error"]
-TERMINAL_STATUSES = frozenset({"ready", "failed", "superseded"})
+TERMINAL_STATUSES = frozenset({"ready", "failed", "superseded", "expired"})
 
 
 def utc_now() -> str:
@@ -92,14 +94,25 @@ class CheckError:
         return f"{place}{self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "stack": self.stack,
-                "file": self.file, "line": self.line, "column": self.column}
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "stack": self.stack,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckError:
-        return cls(data.get("kind", "pageerror"), data.get("message", ""),
-                   data.get("stack", ""), data.get("file"), data.get("line"),
-                   data.get("column"))
+        return cls(
+            data.get("kind", "pageerror"),
+            data.get("message", ""),
+            data.get("stack", ""),
+            data.get("file"),
+            data.get("line"),
+            data.get("column"),
+        )
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,9 @@ class Check:
     thumbnail_url: str | None = None
     checked_at: str = ""
     message: str | None = None  # why a check failed or errored beyond its errors
+    #: Class names in the page's DOM that no stylesheet defines (the first 50, sorted):
+    #: informational, never a failure.
+    unstyled_classes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +143,7 @@ class Check:
             "thumbnailUrl": self.thumbnail_url,
             "checkedAt": self.checked_at,
             "message": self.message,
+            "unstyledClasses": list(self.unstyled_classes),
         }
 
     @classmethod
@@ -141,6 +158,7 @@ class Check:
             thumbnail_url=data.get("thumbnailUrl"),
             checked_at=data.get("checkedAt", ""),
             message=data.get("message"),
+            unstyled_classes=list(data.get("unstyledClasses") or []),
         )
 
 
@@ -162,6 +180,8 @@ class RenderRecord:
     error: RenderError | None = None
     warnings: list[Diagnostic] = field(default_factory=list)
     check: Check | None = None  # set once, by the boot check of a ready version
+    expired_at: str | None = None  # set on the tombstone of an expired version
+    expired_reason: str | None = None
 
     @classmethod
     def queued(cls, version: int) -> RenderRecord:
@@ -174,14 +194,21 @@ class RenderRecord:
 
     def started(self) -> RenderRecord:
         """This render as a new attempt at it begins."""
-        return dataclasses.replace(self, status="building", started_at=utc_now(),
-                                   attempts=self.attempts + 1)
+        return dataclasses.replace(
+            self, status="building", started_at=utc_now(), attempts=self.attempts + 1
+        )
 
-    def finished(self, *, error: RenderError | None = None,
-                 timings_ms: dict[str, float] | None = None, input_hash: str | None = None,
-                 index_key: str | None = None, url: str | None = None,
-                 index_path: str | None = None,
-                 warnings: Sequence[Diagnostic] = ()) -> RenderRecord:
+    def finished(
+        self,
+        *,
+        error: RenderError | None = None,
+        timings_ms: dict[str, float] | None = None,
+        input_hash: str | None = None,
+        index_key: str | None = None,
+        url: str | None = None,
+        index_path: str | None = None,
+        warnings: Sequence[Diagnostic] = (),
+    ) -> RenderRecord:
         """This render ended: ``ready``, or ``failed`` with ``error``.
 
         ``timings_ms`` replaces the timings so far when given; the stored page's place
@@ -189,24 +216,48 @@ class RenderRecord:
         says why.
         """
         return dataclasses.replace(
-            self, status="failed" if error else "ready", error=error, finished_at=utc_now(),
+            self,
+            status="failed" if error else "ready",
+            error=error,
+            finished_at=utc_now(),
             timings_ms=self.timings_ms if timings_ms is None else dict(timings_ms),
-            input_hash=input_hash, index_key=index_key, url=url, index_path=index_path,
-            warnings=list(warnings))
+            input_hash=input_hash,
+            index_key=index_key,
+            url=url,
+            index_path=index_path,
+            warnings=list(warnings),
+        )
 
-    def failed(self, error: RenderError, timings_ms: dict[str, float] | None = None
-               ) -> RenderRecord:
+    def failed(
+        self, error: RenderError, timings_ms: dict[str, float] | None = None
+    ) -> RenderRecord:
         """This render ended without a page (an infrastructure error, a lost session)."""
         return self.finished(error=error, timings_ms=timings_ms)
 
     def superseded(self, timings_ms: dict[str, float]) -> RenderRecord:
         """This render was not built: a newer one of the session was waiting."""
-        return dataclasses.replace(self, status="superseded", finished_at=utc_now(),
-                                   timings_ms=dict(timings_ms))
+        return dataclasses.replace(
+            self, status="superseded", finished_at=utc_now(), timings_ms=dict(timings_ms)
+        )
 
     def checked(self, check: Check) -> RenderRecord:
         """This ready version with its boot check (status and live never change for it)."""
         return dataclasses.replace(self, check=check)
+
+    def expired(self, at: str, reason: str) -> RenderRecord:
+        """The tombstone of this ended version once its objects are deleted: no page, no
+        check, the rest kept (timings, input hash, error) with when and why it expired."""
+        return dataclasses.replace(
+            self,
+            status="expired",
+            index_key=None,
+            url=None,
+            index_path=None,
+            warnings=[],
+            check=None,
+            expired_at=at,
+            expired_reason=reason,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -226,6 +277,9 @@ class RenderRecord:
         }
         if self.index_path is not None:
             data["indexPath"] = self.index_path
+        if self.status == "expired":
+            data["expiredAt"] = self.expired_at
+            data["expiredReason"] = self.expired_reason
         return data
 
     @classmethod
@@ -245,6 +299,8 @@ class RenderRecord:
             error=RenderError.from_dict(data["error"]) if data.get("error") else None,
             warnings=[Diagnostic.from_dict(w) for w in data.get("warnings") or []],
             check=Check.from_dict(data["check"]) if data.get("check") else None,
+            expired_at=data.get("expiredAt"),
+            expired_reason=data.get("expiredReason"),
         )
 
 
