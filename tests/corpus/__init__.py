@@ -2,8 +2,9 @@
 
 Each folder is one app; its files sit at their session paths below it
 (``calculator/app/App.tsx`` is the session's ``/app/App.tsx``). The apps style everything with
-Tailwind classes and ship their own shadcn/ui component files, as v0, bolt, llamacoder and
-Claude artifacts do.
+Tailwind classes and ship their own shadcn/ui component files, as v0, bolt and llamacoder do;
+``packing`` is a Claude artifact: one ``App.tsx`` importing shadcn/ui components it does not
+push (the built-in ones) and keeping its state with ``window.storage``.
 """
 
 from __future__ import annotations
@@ -23,5 +24,8 @@ def load_app(name: str) -> list[dict[str, str]]:
     folder = CORPUS / name
     if not folder.is_dir():
         raise ValueError(f"no app {name!r} in the corpus; the apps are {', '.join(APPS)}")
-    return [{"path": "/" + p.relative_to(folder).as_posix(), "content": p.read_text("utf-8")}
-            for p in sorted(folder.rglob("*")) if p.is_file()]
+    return [
+        {"path": "/" + p.relative_to(folder).as_posix(), "content": p.read_text("utf-8")}
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    ]

@@ -1,0 +1,1 @@
+export { useToast, toast } from "@/hooks/use-toast"
