@@ -1,0 +1,3 @@
+export default function App() {
+  return <main>An app whose routes call models.</main>;
+}
