@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bundler.artifacts import (
     Artifact,
     Bundle,
+    ComputeModule,
     Diagnostic,
     Page,
     Route,
@@ -45,6 +46,7 @@ __all__ = [
     "DEFAULT_BUILD_TIMEOUT_S",
     "Diagnostic",
     "Page",
+    "ComputeModule",
     "Route",
     "Runtime",
     "SourceFile",
@@ -52,8 +54,11 @@ __all__ = [
     "content_type_for",
 ]
 
-_ON_FIRST_USE = {"Bundler": "bundler.build", "Runtime": "bundler.pins",
-                 "TailwindService": "bundler.tailwind"}
+_ON_FIRST_USE = {
+    "Bundler": "bundler.build",
+    "Runtime": "bundler.pins",
+    "TailwindService": "bundler.tailwind",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -7,14 +7,24 @@ import mimetypes
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["SourceFile", "Artifact", "ArtifactKind", "Bundle", "Diagnostic", "Page", "Route",
-           "content_type_for"]
+__all__ = [
+    "SourceFile",
+    "Artifact",
+    "ArtifactKind",
+    "Bundle",
+    "ComputeModule",
+    "Diagnostic",
+    "Page",
+    "Route",
+    "content_type_for",
+]
 
 Severity = Literal["error", "warning"]
 #: script/style: what index.html loads; asset: files the code imports; sourcemap; public:
 #: /public/ copied as is; server: an API route bundle; overlay: the runtime error overlay.
-ArtifactKind = Literal["script", "style", "asset", "sourcemap", "public", "server", "overlay",
-                       "vendor"]
+ArtifactKind = Literal[
+    "script", "style", "asset", "sourcemap", "public", "server", "overlay", "vendor"
+]
 
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -117,11 +127,46 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Route:
-    """A published API backend route and its server bundle (``/api/tasks`` → ``server/…``)."""
+    """A published API backend route and its server bundle (``/api/tasks`` → ``server/…``).
+
+    ``methods`` are the handlers the route exports (``GET``, ``POST``, …, or ``fetch`` for
+    a default export that answers every method), as the build found them.
+    """
 
     route: str
     source: str
     path: str
+    methods: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "route": self.route,
+            "source": self.source,
+            "path": self.path,
+            "methods": list(self.methods),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Route:
+        return cls(data["route"], data["source"], data["path"], tuple(data.get("methods") or ()))
+
+
+@dataclass(frozen=True)
+class ComputeModule:
+    """A ``/compute/<name>.ts`` file of a published API backend and its server bundle
+    (``tasks`` → ``server/compute/tasks.js``): the functions ``compute.query("tasks", …)``
+    names. ``schema`` is the app's table and index declarations."""
+
+    name: str
+    source: str
+    path: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "path": self.path}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ComputeModule:
+        return cls(data["name"], data["source"], data["path"])
 
 
 @dataclass(frozen=True)
@@ -140,33 +185,50 @@ class Page:
     vendor_scripts: list[str] = field(default_factory=list)  # loaded before ``scripts``
     favicon: str | None = None  # a /public/ icon
     routes: list[Route] = field(default_factory=list)
+    compute: list[ComputeModule] = field(default_factory=list)
     #: From the session's /index.html, when it has one: its <title>, the <meta> elements
     #: kept (``{"attribute": "name" | "property", "value": …, "content": …}``) and the ids
     #: its body declares besides ``root`` (the shell adds an element for each).
     title: str | None = None
     meta: list[dict[str, str]] = field(default_factory=list)
     mount_ids: list[str] = field(default_factory=list)
+    #: Scripts from other sites /index.html asks for: never loaded, named so the boot
+    #: check reports them as blocked.
+    blocked_scripts: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest's fields for the page (``vendor`` is ``vendor_scripts``)."""
-        return {"entry": self.entry, "scripts": list(self.scripts),
-                "styles": list(self.styles), "overlay": self.overlay,
-                "vendor": list(self.vendor_scripts), "favicon": self.favicon,
-                "routes": [{"route": r.route, "source": r.source, "path": r.path}
-                           for r in self.routes],
-                "title": self.title, "meta": [dict(m) for m in self.meta],
-                "mountIds": list(self.mount_ids)}
+        return {
+            "entry": self.entry,
+            "scripts": list(self.scripts),
+            "styles": list(self.styles),
+            "overlay": self.overlay,
+            "vendor": list(self.vendor_scripts),
+            "favicon": self.favicon,
+            "routes": [r.to_dict() for r in self.routes],
+            "compute": [c.to_dict() for c in self.compute],
+            "title": self.title,
+            "meta": [dict(m) for m in self.meta],
+            "mountIds": list(self.mount_ids),
+            "blockedScripts": list(self.blocked_scripts),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Page:
-        return cls(entry=data.get("entry", ""), scripts=list(data["scripts"]),
-                   styles=list(data["styles"]), overlay=data.get("overlay"),
-                   vendor_scripts=list(data.get("vendor") or []),
-                   favicon=data.get("favicon"),
-                   routes=[Route(r["route"], r["source"], r["path"])
-                           for r in data.get("routes") or []],
-                   title=data.get("title"), meta=list(data.get("meta") or []),
-                   mount_ids=list(data.get("mountIds") or []))
+        return cls(
+            entry=data.get("entry", ""),
+            scripts=list(data["scripts"]),
+            styles=list(data["styles"]),
+            overlay=data.get("overlay"),
+            vendor_scripts=list(data.get("vendor") or []),
+            favicon=data.get("favicon"),
+            routes=[Route.from_dict(r) for r in data.get("routes") or []],
+            compute=[ComputeModule.from_dict(c) for c in data.get("compute") or []],
+            title=data.get("title"),
+            meta=list(data.get("meta") or []),
+            mount_ids=list(data.get("mountIds") or []),
+            blocked_scripts=list(data.get("blockedScripts") or []),
+        )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Barrel imports resolved to the modules they name, so a page ships what it uses.
 
-``import { Camera } from "lucide-react"`` names one icon of 4,872; the package's entry (a
-"barrel") re-exports every one. Vendored whole, the page loads all of them (881 kB);
+``import { Camera } from "lucide-react"`` names one of its 5,844 exports (icons and their
+aliases); the package's entry (a "barrel") re-exports every one. Vendored whole, the page
+loads all of them (some 600 kB minified);
 bundled, esbuild parses all of them on every render (~0.5 s). Instead, as Next.js's
 ``optimizePackageImports`` does, each barrel's entry is read once per process to learn
 which module every export comes from, and a build whose session imports only named
@@ -10,12 +11,19 @@ modules: ``export { default as Camera } from ".../icons/camera.mjs"``. For ``rad
 an export is a whole primitive package (``Dialog`` is ``@radix-ui/react-dialog``), which
 then comes from its own vendor chunk.
 
-A session that imports a barrel any other way (``import * as Icons``, a default import,
-a name the map does not know, ``import()``) gets the package as before.
+A session file that imports a barrel any other way (``import * as Icons``, a default
+import, ``import()``) gets the whole package as before (its vendor chunk); the other files
+still get the generated module. A file that does both (``import * as Icons`` beside
+``import { Github }``) gets a generated module naming every export, bundled: slower to
+build, but its named imports are checked. So a name imported by name that the package does
+not export is always a build error (esbuild's, at the import, said in words by
+:meth:`Barrels.explain`), never ``undefined`` at run time; a file the page never loads (a
+``vite.config.ts`` naming ``lucide-react`` in ``optimizeDeps``) changes nothing.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import posixpath
@@ -23,9 +31,19 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["BARREL_NAMESPACE", "BARREL_PACKAGES", "Barrel", "Barrels", "Origin",
-           "read_barrel", "used_names"]
+__all__ = [
+    "BARREL_NAMESPACE",
+    "BARREL_PACKAGES",
+    "EVERY_EXPORT",
+    "Barrel",
+    "BarrelModule",
+    "Barrels",
+    "Origin",
+    "read_barrel",
+    "used_names",
+]
 
 #: Packages whose entry re-exports many independent modules, resolved export by export.
 BARREL_PACKAGES = ("date-fns", "lucide-react", "radix-ui", "recharts")
@@ -37,6 +55,9 @@ _REEXPORT = re.compile(r"\bexport\s*\{([^}]*)\}" + _FROM)
 _STAR = re.compile(r"\bexport\s*\*\s*(?:as\s+([\w$]+)\s*)?" + _FROM)
 _NAMESPACE_IMPORT = re.compile(r"\bimport\s*\*\s*as\s+([\w$]+)" + _FROM)
 _LOCAL_EXPORT_LIST = re.compile(r"\bexport\s*\{([^}]*)\}(?!\s*from)")
+_NO_EXPORT = re.compile(
+    r'No matching export in "' + BARREL_NAMESPACE + r':([^"]+)" for import "([^"]+)"'
+)
 _DECLARED = re.compile(r"\bexport\s+(?:async\s+)?(?:function\*?|const|let|var|class)\s+([\w$]+)")
 
 
@@ -53,6 +74,7 @@ class Origin:
 class Barrel:
     package: str
     exports: Mapping[str, Origin]
+    version: str = ""
 
     def module_source(self, names: Iterable[str]) -> str:
         """The generated module that re-exports ``names`` from where they are defined."""
@@ -69,8 +91,37 @@ class Barrel:
     @property
     def namespace_packages(self) -> list[str]:
         """Packages the barrel re-exports whole (radix-ui's primitives)."""
-        return sorted({o.module for o in self.exports.values()
-                       if o.name == "*" and not o.module.startswith("/")})
+        return sorted(
+            {
+                o.module
+                for o in self.exports.values()
+                if o.name == "*" and not o.module.startswith("/")
+            }
+        )
+
+
+#: How the module naming every export is told apart (its path in the barrel namespace).
+EVERY_EXPORT = "?every-export"
+
+
+@dataclass(frozen=True)
+class BarrelModule:
+    """The generated modules of one barrel for one build: ``source`` for the session files
+    that import the package only by name (``importers``), and one re-exporting every name
+    for the files that mix named imports with other ones (``mixed``)."""
+
+    source: str
+    importers: frozenset[str]
+    every_export: str = ""
+    mixed: frozenset[str] = frozenset()
+
+    def path_for(self, package: str, importer: str | None) -> str | None:
+        """The barrel-namespace path of ``importer``'s imports of ``package``, if any."""
+        if importer in self.importers:
+            return package
+        if importer in self.mixed:
+            return package + EVERY_EXPORT
+        return None
 
 
 class Barrels:
@@ -83,31 +134,72 @@ class Barrels:
         self.packages = [p for p in BARREL_PACKAGES if p in set(allowed)]
         self._read: dict[str, Barrel] = {}
 
-    def modules_for(self, files: Mapping[str, bytes]) -> dict[str, str]:
-        """Barrel package → the module a build's session imports of it resolve to, for
-        each barrel those files import only by name."""
-        code = [content.decode("utf-8", "replace") for path, content in files.items()
-                if path.endswith(self._CODE)]
+    def modules_for(self, files: Mapping[str, bytes]) -> dict[str, BarrelModule]:
+        """Barrel package → the module session imports of it resolve to, for each barrel
+        some of those files import only by name."""
+        code = {
+            path: content.decode("utf-8", "replace")
+            for path, content in files.items()
+            # "namespace:module" keys are code the bundler provides (built-in ui modules)
+            if path.endswith(self._CODE) or ":" in path
+        }
         modules = {}
         for package in self.packages:
-            if not any(package in text for text in code):
+            named: dict[str, set[str]] = {}
+            mixed: set[str] = set()
+            for path, text in code.items():
+                if package in text:
+                    names = used_names([text], package)
+                    if names:
+                        named[path] = names
+                    elif names is None and _names_something(text, package):
+                        mixed.add(path)
+            if not named and not mixed:
                 continue
-            names = used_names(code, package)
-            if not names:
-                continue
-            if package not in self._read:
-                self._read[package] = read_barrel(self.node_modules, package)
+            barrel = self.barrel(package)
             # A name the barrel does not export is a type (erased when unused as a value)
             # or a mistake, which esbuild then reports at the import.
-            known = names & self._read[package].exports.keys()
-            modules[package] = self._read[package].module_source(known)
+            known = set().union(*named.values()) & barrel.exports.keys()
+            modules[package] = BarrelModule(
+                barrel.module_source(known),
+                frozenset(named),
+                barrel.module_source(barrel.exports) if mixed else "",
+                frozenset(mixed),
+            )
         return modules
+
+    def barrel(self, package: str) -> Barrel:
+        if package not in self._read:
+            self._read[package] = read_barrel(self.node_modules, package)
+        return self._read[package]
+
+    def explain(self, message: Mapping[str, Any]) -> Mapping[str, Any]:
+        """esbuild's message (its JSON form) for a name a barrel lacks, said as what
+        happened: ``"Youtube" is not exported by lucide-react 0.577.0 …``, with the nearest
+        names in place of esbuild's note. Other messages as they are."""
+        found = _NO_EXPORT.search(str(message.get("text", "")))
+        package = found[1].removesuffix(EVERY_EXPORT) if found else ""
+        if found is None or package not in self.packages:
+            return message
+        name = found[2]
+        barrel = self.barrel(package)
+        close = difflib.get_close_matches(name, list(barrel.exports), n=3, cutoff=0.75)
+        hint = "; did you mean " + " or ".join(f'"{c}"' for c in close) + "?" if close else ""
+        return {
+            **message,
+            "notes": [],
+            "text": (
+                f'"{name}" is not exported by {package} {barrel.version} (the version pages get, '
+                f"see docs/packages.md){hint}"
+            ),
+        }
 
 
 def read_barrel(node_modules: Path, package: str) -> Barrel:
     """The export map of ``package``'s ES module entry."""
     root = node_modules.resolve() / package
-    return Barrel(package, _exports_of(_esm_entry(root), set()))
+    version = str(json.loads((root / "package.json").read_text("utf-8")).get("version", ""))
+    return Barrel(package, _exports_of(_esm_entry(root), set()), version)
 
 
 def used_names(sources: Iterable[str], package: str) -> set[str] | None:
@@ -140,6 +232,16 @@ def used_names(sources: Iterable[str], package: str) -> set[str] | None:
                     return None
                 names.add(parts[0])
     return names
+
+
+def _names_something(source: str, package: str) -> bool:
+    """True when ``source`` imports a value from ``package`` by name (``{ Github }``)."""
+    quoted = r"[\"']" + re.escape(package) + r"[\"']"
+    clause = re.compile(r"\bimport\s+(?!type\b)(?:[\w$]+\s*,\s*)?\{([^}]*)\}\s*from\s*" + quoted)
+    return any(
+        re.search(r"(?:^|,)\s*(?!type\b)[\w$]", m[1])
+        for m in clause.finditer(_COMMENT.sub(" ", source))
+    )
 
 
 def _esm_entry(root: Path) -> Path:
@@ -181,8 +283,9 @@ def _exports_of(module: Path, seen: set[Path]) -> dict[str, Origin]:
     here = str(module)
     for match in _DECLARED.finditer(code):
         found[match.group(1)] = Origin(here, match.group(1))
-    namespaces = {m.group(1): _specifier(module, m.group(3))
-                  for m in _NAMESPACE_IMPORT.finditer(code)}
+    namespaces = {
+        m.group(1): _specifier(module, m.group(3)) for m in _NAMESPACE_IMPORT.finditer(code)
+    }
     for match in _LOCAL_EXPORT_LIST.finditer(code):
         for local, exported in _clause(match.group(1)):
             if local in namespaces:

@@ -1,8 +1,9 @@
 """Which sessions are Tailwind apps, and their Tailwind stylesheets.
 
-- **Own entry**: a session stylesheet holding ``@import "tailwindcss"`` (or v3's
-  ``@tailwind base/components/utilities``, read as that import) is compiled by Tailwind,
-  and the compiled text is what esbuild bundles in its place. When the code imports it, the
+- **Own entry**: a session stylesheet holding ``@import "tailwindcss"`` is compiled by
+  Tailwind, and the compiled text is what esbuild bundles in its place; one written for v3
+  (``@tailwind base;`` …) is compiled the same way by Tailwind 3.4 with the session's
+  ``tailwind.config.*`` (:mod:`bundler.tailwind3`). When the code imports it, the
   app styles itself and nothing else is added.
 - **Zero-config**: no imported own entry, and either the session imports no stylesheet of
   its own and a ``className``/``class`` (or ``cn()``/``clsx()``/``cva()``) names a Tailwind
@@ -10,7 +11,11 @@
   ``class-variance-authority``, has ``/components.json``, a ``tailwind.config.*`` or a
   ``/package.json`` naming tailwindcss) → one more stylesheet, before the app's own: Tailwind
   (preflight, theme, the utilities the files use), tw-animate-css and shadcn/ui-compatible
-  design tokens (``tailwind-defaults.css``).
+  design tokens (``tailwind-defaults.css``). A session that uses built-in ui components
+  (bundler.builtin_ui) is a Tailwind app too: they are styled with Tailwind classes.
+- The built-in ui modules a session uses are scanned for classes beside its own files, and
+  an own entry that defines no design tokens gets the default ones (and tw-animate-css),
+  as Claude's artifact runtime gives its components.
 - Otherwise nothing changes: no preflight, no extra stylesheet.
 """
 
@@ -26,10 +31,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from bundler.artifacts import Artifact, SourceFile, content_type_for
+from bundler.artifacts import Artifact, Diagnostic, SourceFile, content_type_for
+from bundler.errors import BuildFailed
 from bundler.tailwind import SERVICE_SCRIPT, TailwindService
+from bundler.tailwind3 import V3_SERVICE_SCRIPT, TailwindV3, is_v3
+from bundler.tailwind_config import SANDBOX_SCRIPT
 
-__all__ = ["TailwindCss", "CssResult", "DEFAULTS_PATH", "own_entries", "tailwind_signal"]
+__all__ = [
+    "TailwindCss",
+    "CssResult",
+    "DEFAULTS_PATH",
+    "own_entries",
+    "tailwind_signal",
+    "v3_entries",
+]
 
 #: The zero-config entry: Tailwind, tw-animate-css and the default design tokens.
 DEFAULTS_PATH = Path(__file__).resolve().parent / "tailwind-defaults.css"
@@ -37,18 +52,37 @@ DEFAULTS_PATH = Path(__file__).resolve().parent / "tailwind-defaults.css"
 _DEFAULTS_NAME = "stage:tailwind-defaults.css"
 
 _TAILWIND_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?["']tailwindcss["']""")
-_V3_DIRECTIVE = re.compile(r"@tailwind\s+(base|components|utilities|variants|screens)\s*;?")
+# An own entry that sets the tokens shadcn/ui classes name (v4 @theme or v3 HSL channels).
+_DEFINES_TOKENS = re.compile(r"--(?:color-)?primary\s*:")
 #: Files whose text is scanned for class candidates, and stylesheets (sent for @import).
-_TEXT_EXTENSIONS = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs", ".html", ".htm", ".md",
-                    ".mdx", ".json", ".vue", ".svelte", ".astro", ".css")
+_TEXT_EXTENSIONS = (
+    ".tsx",
+    ".ts",
+    ".jsx",
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".html",
+    ".htm",
+    ".md",
+    ".mdx",
+    ".json",
+    ".vue",
+    ".svelte",
+    ".astro",
+    ".css",
+)
 _CODE_EXTENSIONS = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs")
 _SIGNAL_IMPORT = re.compile(
-    r"""(?:from|import|require\()\s*["'](tailwind-merge|class-variance-authority)["']""")
+    r"""(?:from|import|require\()\s*["'](tailwind-merge|class-variance-authority)["']"""
+)
 _CONFIG_FILE = re.compile(r"^tailwind\.config\.(?:js|cjs|mjs|ts|cts|mts)$")
 _CLASS_ATTRIBUTE = re.compile(
-    r"""\bclass(?:Name)?\s*=\s*(?:"([^"]*)"|'([^']*)'|\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\})""")
+    r"""\bclass(?:Name)?\s*=\s*(?:"([^"]*)"|'([^']*)'|\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\})"""
+)
 _CLASS_CALL = re.compile(
-    r"""\b(?:cn|clsx|cva|twMerge|classNames|classnames)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)""")
+    r"""\b(?:cn|clsx|cva|twMerge|classNames|classnames)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)"""
+)
 
 
 @dataclass
@@ -57,33 +91,37 @@ class CssResult:
 
     compiled: dict[str, bytes] = field(default_factory=dict)
     ms: float = 0.0
+    #: Own entries Tailwind refused, with why: they fail the build only if the page loads
+    #: them (until then their compiled text is empty).
+    failures: dict[str, list[Diagnostic]] = field(default_factory=dict)
 
 
 def own_entries(sources: Mapping[str, SourceFile]) -> dict[str, str]:
-    """Session stylesheets that ask for Tailwind, v3 directives read as the v4 import."""
-    entries = {}
-    for path, source in sources.items():
-        if not path.endswith(".css"):
-            continue
-        text = source.content.decode("utf-8", "replace")
-        if _TAILWIND_IMPORT.search(text):
-            entries[path] = text
-        elif _V3_DIRECTIVE.search(text):
-            entries[path] = _from_v3(text)
-    return entries
+    """Session stylesheets that ask for Tailwind v4."""
+    return {
+        path: text for path, text in _stylesheets(sources).items() if _TAILWIND_IMPORT.search(text)
+    }
 
 
-def _from_v3(text: str) -> str:
-    # The first directive becomes the whole import; the others go. Lines keep their
-    # numbers, so a diagnostic still points at the line as pushed.
-    first = True
+def v3_entries(sources: Mapping[str, SourceFile]) -> dict[str, str]:
+    """Session stylesheets written for Tailwind v3 (and not importing v4), and in a v3
+    project every other stylesheet using ``@apply`` (Vite runs Tailwind on each one)."""
+    sheets = {
+        path: text
+        for path, text in _stylesheets(sources).items()
+        if not _TAILWIND_IMPORT.search(text)
+    }
+    if not any(is_v3(text) for text in sheets.values()):
+        return {}
+    return {path: text for path, text in sheets.items() if is_v3(text) or "@apply" in text}
 
-    def replace(match: re.Match[str]) -> str:
-        nonlocal first
-        was_first, first = first, False
-        return '@import "tailwindcss";' if was_first else ""
 
-    return _V3_DIRECTIVE.sub(replace, text)
+def _stylesheets(sources: Mapping[str, SourceFile]) -> dict[str, str]:
+    return {
+        path: source.content.decode("utf-8", "replace")
+        for path, source in sources.items()
+        if path.endswith(".css")
+    }
 
 
 def tailwind_signal(sources: Mapping[str, SourceFile]) -> str | None:
@@ -93,7 +131,9 @@ def tailwind_signal(sources: Mapping[str, SourceFile]) -> str | None:
     for path, source in sources.items():
         if _CONFIG_FILE.match(posixpath.basename(path)):
             return path
-        if path.endswith(_CODE_EXTENSIONS):
+        if path.endswith(_CODE_EXTENSIONS) and (
+            b"tailwind-merge" in source.content or b"class-variance-authority" in source.content
+        ):  # the names the import needs, looked for without decoding every file
             found = _SIGNAL_IMPORT.search(source.content.decode("utf-8", "replace"))
             if found:
                 return f"{path} imports {found[1]}"
@@ -104,8 +144,9 @@ def tailwind_signal(sources: Mapping[str, SourceFile]) -> str | None:
         except ValueError:
             return None
         if isinstance(manifest, dict) and any(
-                isinstance(manifest.get(key), dict) and "tailwindcss" in manifest[key]
-                for key in ("dependencies", "devDependencies")):
+            isinstance(manifest.get(key), dict) and "tailwindcss" in manifest[key]
+            for key in ("dependencies", "devDependencies")
+        ):
             return "/package.json"
     return None
 
@@ -135,49 +176,95 @@ def _text_files(sources: Mapping[str, SourceFile]) -> dict[str, str]:
 class TailwindCss:
     """The Tailwind stage of a build, on one :class:`TailwindService`."""
 
-    def __init__(self, service: TailwindService, timeout_s: float) -> None:
+    def __init__(
+        self, service: TailwindService, timeout_s: float, v3: TailwindV3 | None = None
+    ) -> None:
         self.service = service
         self.timeout_s = timeout_s
+        self.v3 = v3 or TailwindV3(service.node)
         self._defaults = DEFAULTS_PATH.read_text("utf-8")
+        #: The defaults without Tailwind's import, for an own entry that already has it.
+        self._tokens = re.sub(_TAILWIND_IMPORT.pattern + r"[^;]*;", "", self._defaults, count=1)
 
     @cached_property
     def digest(self) -> str:
         """Changes when the default tokens or the service's scanning and loading rules do."""
-        content = self._defaults.encode("utf-8") + SERVICE_SCRIPT.read_bytes()
+        content = (
+            self._defaults.encode("utf-8")
+            + SERVICE_SCRIPT.read_bytes()
+            + V3_SERVICE_SCRIPT.read_bytes()
+            + SANDBOX_SCRIPT.read_bytes()
+        )
         return hashlib.sha256(content).hexdigest()[:12]
 
-    def compile_entries(self, sources: Mapping[str, SourceFile]) -> CssResult:
-        """Every own entry compiled (path → compiled bytes). Raises BuildFailed."""
+    def compile_entries(
+        self, sources: Mapping[str, SourceFile], builtins: Mapping[str, str] | None = None
+    ) -> CssResult:
+        """Every own entry compiled (path → compiled bytes), or its failure kept.
+
+        ``builtins``: the built-in ui modules the session uses (name → text), scanned too.
+        """
         entries = own_entries(sources)
+        v3 = v3_entries(sources)
         result = CssResult()
-        if not entries:
+        if not entries and not v3:
             return result
         started = time.perf_counter()
-        files = _text_files(sources)
+        files = {**_text_files(sources), **(builtins or {})}
         for path, css in sorted(entries.items()):
-            compiled = self.service.compile(path, css, files, self.timeout_s)
+            if builtins and not _DEFINES_TOKENS.search(css):
+                css += "\n" + self._tokens  # after the last line: diagnostics keep their lines
+            try:
+                compiled = self.service.compile(path, css, files, self.timeout_s)
+            except BuildFailed as exc:
+                result.failures[path] = exc.diagnostics
+                result.compiled[path] = b""
+                continue
             result.compiled[path] = (compiled.css or "").encode("utf-8")
+        for path, css in sorted(v3.items()):
+            try:
+                text = self.v3.compile(path, css, sources, files, self.timeout_s)
+            except BuildFailed as exc:
+                result.failures[path] = exc.diagnostics
+                result.compiled[path] = b""
+                continue
+            result.compiled[path] = text.encode("utf-8")
         result.ms = _ms_since(started)
         return result
 
-    def zero_config(self, sources: Mapping[str, SourceFile], result: CssResult,
-                    imported_styles: Iterable[str]) -> Artifact | None:
+    def close(self) -> None:
+        """Stop the v3 service (the v4 service belongs to the caller)."""
+        self.v3.close()
+
+    def zero_config(
+        self,
+        sources: Mapping[str, SourceFile],
+        result: CssResult,
+        imported_styles: Iterable[str],
+        builtins: Mapping[str, str] | None = None,
+    ) -> Artifact | None:
         """The zero-config stylesheet, when the rule gives the session one.
 
-        ``imported_styles`` are the session stylesheets the build bundled.
+        ``imported_styles`` are the session stylesheets the build bundled; ``builtins`` the
+        built-in ui modules the session uses (name → text).
         """
         imported = set(imported_styles)
         if imported & result.compiled.keys():
             return None  # the app brings its own Tailwind entry
-        signal = tailwind_signal(sources)
+        signal = tailwind_signal(sources) or ("built-in ui components" if builtins else None)
         if signal is None and imported:
             return None  # a plain-CSS app
         probe = None if signal is not None else _class_text(sources)
         if probe == "":
             return None
         started = time.perf_counter()
-        compiled = self.service.compile(_DEFAULTS_NAME, self._defaults, _text_files(sources),
-                                        self.timeout_s, probe=probe)
+        compiled = self.service.compile(
+            _DEFAULTS_NAME,
+            self._defaults,
+            {**_text_files(sources), **(builtins or {})},
+            self.timeout_s,
+            probe=probe,
+        )
         result.ms += _ms_since(started)
         if compiled.css is None:
             return None

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bundler.artifacts import Diagnostic, Severity, SourceFile
+from bundler.builtin_ui import UI_PREFIX
 from bundler.entry import GENERATED_ENTRY_NAME, Entry
 from bundler.vendor import VENDOR_NAMESPACE
 
@@ -27,61 +28,79 @@ _RESOLUTION = re.compile(r'^(?:cannot import|Could not resolve) "([^"]+)"')
 class PathMap:
     """Translates esbuild's file names (relative to the build root) to paths as pushed."""
 
-    def __init__(self, root: Path, node_modules: Path, entry: Entry,
-                 vendor_shims: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, node_modules: Path, entry: Entry, vendor_shims: Path | None = None
+    ) -> None:
         self.root = root
         self.node_modules = node_modules
         self.entry = entry
         self.vendor_shims = vendor_shims
         self._named: dict[str, str | None] = {}  # a 1,000-module build asks ~3,000 times
+        self._displayed: dict[str, str] = {}  # and this ~4,000 times (styles, checks, chunks)
+        self._root = str(root) + os.sep
+        self._packages = str(node_modules) + os.sep
+        self._shims = str(vendor_shims) + os.sep if vendor_shims is not None else None
 
     def vendor_specifier(self, absolute: str) -> str | None:
         """``<shims>/react/jsx-runtime.js`` → ``react/jsx-runtime``; None for other files."""
-        if self.vendor_shims is None:
+        if self._shims is None:
             return None
         absolute = os.path.normpath(absolute)
-        prefix = str(self.vendor_shims) + os.sep
-        if not absolute.startswith(prefix) or not absolute.endswith(".js"):
+        if not absolute.startswith(self._shims) or not absolute.endswith(".js"):
             return None
-        return absolute[len(prefix):-len(".js")].replace(os.sep, "/")
+        return absolute[len(self._shims) : -len(".js")].replace(os.sep, "/")
 
     def named(self, absolute: str) -> str | None:
         """A build input as users see it: a session path, a package file or a vendor shim."""
         if absolute in self._named:
             return self._named[absolute]
-        shim = self.vendor_specifier(absolute)
-        name = (f"{VENDOR_NAMESPACE}:{shim}" if shim is not None
-                else self.session_path(absolute) or self.package_path(absolute))
+        normal = os.path.normpath(absolute)
+        shim = self.vendor_specifier(normal)
+        name = (
+            f"{VENDOR_NAMESPACE}:{shim}"
+            if shim is not None
+            else self.session_path(normal) or self.package_path(normal)
+        )
         self._named[absolute] = name
         return name
 
     def session_path(self, absolute: str) -> str | None:
         """``<root>/app/App.tsx`` → ``/app/App.tsx``; None outside the session tree."""
         absolute = os.path.normpath(absolute)
-        prefix = str(self.root) + os.sep
-        return "/" + absolute[len(prefix):] if absolute.startswith(prefix) else None
+        return "/" + absolute[len(self._root) :] if absolute.startswith(self._root) else None
 
     def package_path(self, absolute: str) -> str | None:
         """``.../node_modules/react/index.js`` → ``/node_modules/react/index.js``."""
         absolute = os.path.normpath(absolute)
-        prefix = str(self.node_modules) + os.sep
-        return "/node_modules/" + absolute[len(prefix):] if absolute.startswith(prefix) else None
+        if not absolute.startswith(self._packages):
+            return None
+        return "/node_modules/" + absolute[len(self._packages) :]
 
     def display(self, esbuild_file: str) -> str:
+        """An esbuild file name (relative to the root) as users see it."""
+        shown = self._displayed.get(esbuild_file)
+        if shown is None:
+            shown = self._displayed[esbuild_file] = self._display(esbuild_file)
+        return shown
+
+    def _display(self, esbuild_file: str) -> str:
         if not esbuild_file or posixpath.basename(esbuild_file) == GENERATED_ENTRY_NAME:
             return posixpath.basename(esbuild_file)
+        if esbuild_file.startswith(UI_PREFIX):
+            return esbuild_file  # a built-in ui module: named as such, never a session path
         return self.named(os.path.join(self.root, esbuild_file)) or esbuild_file
 
     def outside(self, esbuild_file: str) -> bool:
         """True for a file esbuild read from neither the session nor the runtime."""
         if not esbuild_file or posixpath.basename(esbuild_file) == GENERATED_ENTRY_NAME:
             return False
-        if esbuild_file.startswith(("data:", "<")):
+        if esbuild_file.startswith(("data:", "<", UI_PREFIX)):
             return False
         return self.named(os.path.join(self.root, esbuild_file)) is None
 
-    def diagnostic(self, message: Mapping[str, Any], severity: Severity,
-                   sources: Mapping[str, SourceFile]) -> Diagnostic:
+    def diagnostic(
+        self, message: Mapping[str, Any], severity: Severity, sources: Mapping[str, SourceFile]
+    ) -> Diagnostic:
         location = message.get("location") or {}
         text = str(message.get("text", ""))
         notes = [n.get("text", "") for n in message.get("notes") or [] if n.get("text")]
@@ -96,8 +115,10 @@ class PathMap:
             return outside_diagnostic(location["file"], severity)
         file = self.display(location.get("file", ""))
         if file == GENERATED_ENTRY_NAME and 'import "default"' in text:
-            text = (f"{self.entry.path} has no default export: the page mounts the default "
-                    f"export of {self.entry.path}, e.g. `export default function App() {{ ... }}`")
+            text = (
+                f"{self.entry.path} has no default export: the page mounts the default "
+                f"export of {self.entry.path}, e.g. `export default function App() {{ ... }}`"
+            )
             return Diagnostic(self.entry.path, 0, 0, text, "", severity)
         line = int(location.get("line", 0))
         line_text = str(location.get("lineText", ""))
@@ -111,15 +132,23 @@ class PathMap:
 
 
 def outside_diagnostic(name: str, severity: Severity = "error") -> Diagnostic:
-    return Diagnostic("", 0, 0, f'"{name}" is outside the session: imports may only reach '
-                      "session files and allowed packages", "", severity)
+    return Diagnostic(
+        "",
+        0,
+        0,
+        f'"{name}" is outside the session: imports may only reach '
+        "session files and allowed packages",
+        "",
+        severity,
+    )
 
 
 def import_parents(metafile: Mapping[str, Any], paths: PathMap) -> dict[str, str]:
     """Who first imports each session file, walking the metafile's graph from the entry."""
     inputs = metafile.get("inputs", {})
-    starts = [name for name in inputs
-              if paths.display(name) in (paths.entry.path, GENERATED_ENTRY_NAME)]
+    starts = [
+        name for name in inputs if paths.display(name) in (paths.entry.path, GENERATED_ENTRY_NAME)
+    ]
     parents: dict[str, str] = {}
     seen = set(starts)
     queue = deque(starts)
@@ -158,9 +187,15 @@ def with_chain(diagnostic: Diagnostic, parents: Mapping[str, str]) -> Diagnostic
     if match is None or not diagnostic.file:
         return diagnostic
     chain = [*import_chain(diagnostic.file, parents), match[1]]
-    return Diagnostic(diagnostic.file, diagnostic.line, diagnostic.column,
-                      f"{diagnostic.message} (import chain: {' → '.join(chain)})",
-                      diagnostic.line_text, diagnostic.severity, tuple(chain))
+    return Diagnostic(
+        diagnostic.file,
+        diagnostic.line,
+        diagnostic.column,
+        f"{diagnostic.message} (import chain: {' → '.join(chain)})",
+        diagnostic.line_text,
+        diagnostic.severity,
+        tuple(chain),
+    )
 
 
 def _column(line_text: str, byte_column: int) -> int:

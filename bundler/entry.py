@@ -10,7 +10,9 @@ The first of these that the session has, in this order:
 5. ``/src/App.*``, mounted like ``/app/App.*``;
 6. ``/main.*`` or ``/index.*`` at the root (Sandpack's ``/index.js``), mounting itself;
 7. ``/App.*`` at the root, mounted;
-8. ``/app/page.*`` (a Next.js app-router page, as v0 writes it), its default export mounted.
+8. ``/app/page.*`` or ``/src/app/page.*``: a Next.js app router project (as v0 writes it),
+   whose generated entry mounts every ``page`` under that folder inside its layouts (see
+   bundler.nextjs).
 
 Self-mounting files are tried as ``.tsx .ts .jsx .js``, ``App`` files as ``.tsx .jsx .ts
 .js``. ``/app/`` comes before ``/src/`` so sessions made for the original layout keep their
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from bundler.artifacts import Diagnostic
 from bundler.errors import BuildFailed
 from bundler.index_html import INDEX_HTML, IndexHtml
+from bundler.nextjs import APP_DIRS, app_entry_source
 
 __all__ = ["Entry", "find_entry", "CANDIDATES", "GENERATED_ENTRY_NAME"]
 
@@ -34,8 +37,9 @@ _APP_EXTENSIONS = ("tsx", "jsx", "ts", "js")
 
 
 def _self_mounting(folder: str) -> tuple[tuple[str, bool], ...]:
-    return tuple((f"{folder}/{stem}.{ext}", False)
-                 for stem in ("main", "index") for ext in _MOUNT_EXTENSIONS)
+    return tuple(
+        (f"{folder}/{stem}.{ext}", False) for stem in ("main", "index") for ext in _MOUNT_EXTENSIONS
+    )
 
 
 def _mounted(folder: str) -> tuple[tuple[str, bool], ...]:
@@ -43,9 +47,15 @@ def _mounted(folder: str) -> tuple[tuple[str, bool], ...]:
 
 
 #: (path, mounted by the generated entry?) in the order they are tried, after /index.html.
-CANDIDATES = (*_self_mounting("/app"), *_mounted("/app"), *_self_mounting("/src"),
-              *_mounted("/src"), *_self_mounting(""), *_mounted(""),
-              *((f"/app/page.{ext}", True) for ext in _APP_EXTENSIONS))
+CANDIDATES = (
+    *_self_mounting("/app"),
+    *_mounted("/app"),
+    *_self_mounting("/src"),
+    *_mounted("/src"),
+    *_self_mounting(""),
+    *_mounted(""),
+    *((f"{folder}/page.{ext}", True) for folder in APP_DIRS for ext in _APP_EXTENSIONS),
+)
 
 #: How the generated entry is named in diagnostics and source maps.
 GENERATED_ENTRY_NAME = "<stage:entry>"
@@ -67,12 +77,17 @@ def find_entry(paths: Collection[str], index_html: IndexHtml | None = None) -> E
     if index_html is not None and index_html.entry_src is not None:
         if index_html.entry is not None and index_html.entry in paths:
             return Entry(index_html.entry)
-        message = (f'{INDEX_HTML} loads <script type="module" src="{index_html.entry_src}">, '
-                   "but no session file has that path; push it or point src at the entry "
-                   "file (e.g. /src/main.tsx)")
+        message = (
+            f'{INDEX_HTML} loads <script type="module" src="{index_html.entry_src}">, '
+            "but no session file has that path; push it or point src at the entry "
+            "file (e.g. /src/main.tsx)"
+        )
         raise BuildFailed(message, [Diagnostic(INDEX_HTML, 0, 0, message, "")])
     for candidate, mounted in CANDIDATES:
         if candidate in paths:
+            folder, name = posixpath.split(candidate)
+            if name.startswith("page.") and folder in APP_DIRS:
+                return Entry(candidate, app_entry_source(paths, folder))
             return Entry(candidate, _mount_source(candidate) if mounted else None)
     looked_for = ", ".join(path for path, _ in CANDIDATES)
     message = (

@@ -1,13 +1,13 @@
 """Errors the bundler raises.
 
-    BundlerError
-     ├── BuildFailed        the session's code does not build; carries every diagnostic.
-     │                      Reported to the caller, never retried.
-     └── BundlerUnavailable the bundler itself failed; retried with backoff by the worker.
-          ├── BundlerCrashed  esbuild or the Tailwind service could not start, exited or
-          │                   spoke garbage
-          └── BundlerTimeout  esbuild or the Tailwind service did not answer within the
-                              build timeout and was killed
+BundlerError
+ ├── BuildFailed        the session's code does not build; carries every diagnostic.
+ │                      Reported to the caller, never retried.
+ └── BundlerUnavailable the bundler itself failed; retried with backoff by the worker.
+      ├── BundlerCrashed  esbuild or the Tailwind service could not start, exited or
+      │                   spoke garbage
+      └── BundlerTimeout  esbuild or the Tailwind service did not answer within the
+                          build timeout and was killed
 """
 
 from __future__ import annotations
@@ -19,8 +19,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bundler.artifacts import Diagnostic
 
-__all__ = ["BundlerError", "BuildFailed", "BundlerUnavailable", "BundlerCrashed", "BundlerTimeout",
-           "DEFAULT_BUILD_TIMEOUT_S"]
+__all__ = [
+    "BundlerError",
+    "BuildFailed",
+    "BundlerUnavailable",
+    "BundlerCrashed",
+    "BundlerTimeout",
+    "DEFAULT_BUILD_TIMEOUT_S",
+]
 
 #: When a build becomes :class:`BundlerTimeout`. Generous for a sandbox app (the reference
 #: app builds in well under a second) yet short enough that a hung esbuild is killed long
@@ -42,8 +48,11 @@ class BuildFailed(BundlerError):
 
     def __str__(self) -> str:
         lines = [self.message]
-        lines += [d.format() for d in self.diagnostics
-                  if d.severity == "error" and d.message != self.message]
+        lines += [
+            d.format()
+            for d in self.diagnostics
+            if d.severity == "error" and d.message != self.message
+        ]
         return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import json
 from collections.abc import Collection, Mapping
 
 from bundler.artifacts import Diagnostic, SourceFile
+from bundler.nextjs import PROVIDED_PACKAGES
 from bundler.pins import BUILD_TOOLS, package_name
 
 __all__ = ["PACKAGE_JSON", "package_json_warnings"]
@@ -28,11 +29,17 @@ _PROVIDED_SCOPES = ("@tailwindcss/", "@vitejs/", "@types/")
 
 
 def _provided(name: str) -> bool:
-    return name in BUILD_TOOLS or name in _PROVIDED_TOOLS or name.startswith(_PROVIDED_SCOPES)
+    return (
+        name in BUILD_TOOLS
+        or name in _PROVIDED_TOOLS
+        or name in PROVIDED_PACKAGES
+        or name.startswith(_PROVIDED_SCOPES)
+    )
 
 
-def package_json_warnings(sources: Mapping[str, SourceFile],
-                          allowed: Collection[str]) -> list[Diagnostic]:
+def package_json_warnings(
+    sources: Mapping[str, SourceFile], allowed: Collection[str]
+) -> list[Diagnostic]:
     """Warnings for ``/package.json`` in ``sources``: dependencies outside ``allowed``."""
     source = sources.get(PACKAGE_JSON)
     if source is None:
@@ -43,22 +50,37 @@ def package_json_warnings(sources: Mapping[str, SourceFile],
     except ValueError as exc:
         line, column, reason = _where(exc, text)
         lines = text.split("\n")  # as json counts them
-        return [_warning(f"{PACKAGE_JSON} is not valid JSON ({reason}); it is read only to "
-                         f"check its dependencies, and {_NEVER_INSTALLED}", line, column,
-                         lines[line - 1] if 0 < line <= len(lines) else "")]
+        return [
+            _warning(
+                f"{PACKAGE_JSON} is not valid JSON ({reason}); it is read only to "
+                f"check its dependencies, and {_NEVER_INSTALLED}",
+                line,
+                column,
+                lines[line - 1] if 0 < line <= len(lines) else "",
+            )
+        ]
     dependencies = data.get("dependencies") if isinstance(data, dict) else None
     if dependencies is None:
         return []
     if not isinstance(dependencies, dict):
-        return [_warning(f'"dependencies" in {PACKAGE_JSON} is not an object of package '
-                         f"names; it is read only to check them, and {_NEVER_INSTALLED}")]
-    missing = sorted(name for name in dependencies
-                     if package_name(name) not in allowed and not _provided(name))
+        return [
+            _warning(
+                f'"dependencies" in {PACKAGE_JSON} is not an object of package '
+                f"names; it is read only to check them, and {_NEVER_INSTALLED}"
+            )
+        ]
+    missing = sorted(
+        name for name in dependencies if package_name(name) not in allowed and not _provided(name)
+    )
     if not missing:
         return []
-    return [_warning(f"{PACKAGE_JSON} depends on {', '.join(missing)}, which "
-                     f"{'is' if len(missing) == 1 else 'are'} not installed: {_NEVER_INSTALLED}; "
-                     f"code may import only {', '.join(sorted(allowed))}")]
+    return [
+        _warning(
+            f"{PACKAGE_JSON} depends on {', '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed: {_NEVER_INSTALLED}; "
+            f"code may import only {', '.join(sorted(allowed))}"
+        )
+    ]
 
 
 def _where(exc: ValueError, text: str) -> tuple[int, int, str]:

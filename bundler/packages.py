@@ -21,8 +21,15 @@ from pathlib import Path
 from bundler.barrels import BARREL_PACKAGES
 from bundler.pins import Runtime, package_name
 
-__all__ = ["Group", "allowlist", "allowlist_markdown", "dependency_graph", "group_packages",
-           "locked_versions", "package_of_path"]
+__all__ = [
+    "Group",
+    "allowlist",
+    "allowlist_markdown",
+    "dependency_graph",
+    "group_packages",
+    "locked_versions",
+    "package_of_path",
+]
 
 # Dependency fields that can put code in the browser bundle.
 _DEPENDENCY_FIELDS = ("dependencies", "peerDependencies", "optionalDependencies")
@@ -42,8 +49,8 @@ def locked_versions(runtime_root: Path) -> dict[str, str]:
     lock = json.loads((runtime_root / "package-lock.json").read_text("utf-8"))
     versions = {}
     for key, entry in lock.get("packages", {}).items():
-        if key.startswith("node_modules/") and "/node_modules/" not in key[len("node_modules/"):]:
-            versions[key[len("node_modules/"):]] = str(entry.get("version", ""))
+        if key.startswith("node_modules/") and "/node_modules/" not in key[len("node_modules/") :]:
+            versions[key[len("node_modules/") :]] = str(entry.get("version", ""))
     return versions
 
 
@@ -97,7 +104,7 @@ def package_of_path(path: str, node_modules: Path) -> str | None:
     prefix = str(node_modules) + "/"
     if not path.startswith(prefix):
         return None
-    return package_name(path[len(prefix):])
+    return package_name(path[len(prefix) :])
 
 
 def allowlist(runtime: Runtime) -> list[tuple[str, str]]:
@@ -117,9 +124,9 @@ def allowlist_markdown(runtime: Runtime) -> str:
         "built-in or a URL fails the build with a message naming the allowed packages, and a",
         "near miss (`moment`, `@radix-ui/react-icons`, `axios`, a typo) says what to use instead.",
         "",
-        "Pages stay small when they import by name: `import { Camera } from \"lucide-react\"`,",
-        "`import { format } from \"date-fns\"`, `import { LineChart } from \"recharts\"` and",
-        "`import { Dialog } from \"radix-ui\"` bring only what they name. A namespace or",
+        'Pages stay small when they import by name: `import { Camera } from "lucide-react"`,',
+        '`import { format } from "date-fns"`, `import { LineChart } from "recharts"` and',
+        '`import { Dialog } from "radix-ui"` bring only what they name. A namespace or',
         "default import of " + ", ".join(f"`{p}`" for p in BARREL_PACKAGES) + " loads the",
         "whole package. React is shared: every package uses the one `react`.",
         "",

@@ -17,10 +17,22 @@ __all__ = ["Runtime", "BUILD_TOOLS", "DEFAULT_RUNTIME_DIR", "package_name"]
 DEFAULT_RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 
 #: Packages in package.json that sandbox code may not import: build tools, not browser code.
-#: The Tailwind toolchain runs in the Tailwind service; stylesheets reach it by @import.
-BUILD_TOOLS = frozenset({
-    "esbuild", "tailwindcss", "@tailwindcss/oxide", "@tailwindcss/typography", "tw-animate-css",
-})
+#: The Tailwind toolchain runs in the Tailwind services; stylesheets reach it by @import,
+#: v3 configs by name (Tailwind 3.4 is pinned as ``tailwindcss3``, beside v4).
+BUILD_TOOLS = frozenset(
+    {
+        "esbuild",
+        "tailwindcss",
+        "@tailwindcss/oxide",
+        "@tailwindcss/typography",
+        "tw-animate-css",
+        "tailwindcss3",
+        "tailwindcss-animate",
+        "@tailwindcss/forms",
+        "@tailwindcss/aspect-ratio",
+        "@tailwindcss/container-queries",
+    }
+)
 
 _OS = {"linux": "linux", "darwin": "darwin", "win32": "win32", "freebsd": "freebsd"}
 _ARCH = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
@@ -80,6 +92,11 @@ class Runtime:
         arch = _ARCH.get(platform.machine().lower(), platform.machine().lower())
         return self.node_modules / "@esbuild" / f"{os_name}-{arch}" / "bin" / "esbuild"
 
+    @property
+    def tailwind_service(self) -> Path:
+        """The Tailwind service script: it imports the pinned packages beside it."""
+        return self.root / "tailwind-service.mjs"
+
     def check(self) -> None:
         """Raise FileNotFoundError with the fix when ``npm ci`` has not been run."""
         if not self.binary.is_file():
@@ -87,3 +104,9 @@ class Runtime:
                 f"esbuild binary not found at {self.binary}: run `npm ci` in {self.root} "
                 "(or `make setup`)"
             )
+        for needed in (self.node_modules / "tailwindcss" / "package.json", self.tailwind_service):
+            if not needed.is_file():
+                raise FileNotFoundError(
+                    f"{needed} is missing: {self.root} is not an installed "
+                    "npm runtime (run `npm ci` there, or `make setup`)"
+                )

@@ -16,7 +16,7 @@ import os
 import selectors
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bundler.errors import BundlerCrashed, BundlerTimeout
@@ -37,14 +37,26 @@ class HelperProcess:
     says what its output ended in the middle of ("a build", "a request").
     """
 
-    def __init__(self, command: Sequence[str], cwd: str | Path, name: str, during: str) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        cwd: str | Path,
+        name: str,
+        during: str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """``env``: variables set for the process on top of this one's environment."""
         self.command = list(command)
         self.cwd = cwd
+        self.env = dict(env or {})
         self.name = name
         self.during = during
         self._proc: subprocess.Popen[bytes] | None = None
         self._stdout = bytearray()
         self._stderr = bytearray()
+        # Kept for the process's life: a build reads hundreds of packets, each read used to
+        # open, fill and close a selector of its own.
+        self._selector: selectors.BaseSelector | None = None
 
     @property
     def pid(self) -> int | None:
@@ -59,14 +71,22 @@ class HelperProcess:
         self._stdout.clear()
         self._stderr.clear()
         try:
-            self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                          cwd=self.cwd)
+            self._proc = subprocess.Popen(
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=self.cwd,
+                env={**os.environ, **self.env} if self.env else None,
+            )
         except OSError as exc:
             raise BundlerCrashed(self.command, None, f"could not start {self.name}: {exc}") from exc
         assert self._proc.stdout and self._proc.stderr
         os.set_blocking(self._proc.stdout.fileno(), False)
         os.set_blocking(self._proc.stderr.fileno(), False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._proc.stdout, selectors.EVENT_READ, "out")
+        self._selector.register(self._proc.stderr, selectors.EVENT_READ, "err")
         return True
 
     def write(self, data: bytes) -> None:
@@ -85,28 +105,26 @@ class HelperProcess:
         :class:`BundlerTimeout` names ``timeout_s``; stdout ending is a crash. Meanwhile
         the last of stderr is kept for the crash's message.
         """
-        assert self._proc and self._proc.stdout and self._proc.stderr
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._proc.stdout, selectors.EVENT_READ, "out")
-            selector.register(self._proc.stderr, selectors.EVENT_READ, "err")
-            while True:
-                message = take(self._stdout)
-                if message is not None:
-                    return message
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self.close()
-                    raise BundlerTimeout(self.command, timeout_s, self.name)
-                for key, _ in selector.select(remaining):
-                    chunk = os.read(key.fileobj.fileno(), _READ_BYTES)  # type: ignore[union-attr]
-                    if key.data == "err":
-                        self._keep_stderr(chunk)
-                        if not chunk:
-                            selector.unregister(key.fileobj)
-                    elif chunk:
-                        self._stdout += chunk
-                    else:
-                        raise self.crashed(f"{self.name} exited during {self.during}")
+        assert self._proc and self._selector
+        selector = self._selector
+        while True:
+            message = take(self._stdout)
+            if message is not None:
+                return message
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close()
+                raise BundlerTimeout(self.command, timeout_s, self.name)
+            for key, _ in selector.select(remaining):
+                chunk = os.read(key.fileobj.fileno(), _READ_BYTES)  # type: ignore[union-attr]
+                if key.data == "err":
+                    self._keep_stderr(chunk)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                elif chunk:
+                    self._stdout += chunk
+                else:
+                    raise self.crashed(f"{self.name} exited during {self.during}")
 
     def crashed(self, reason: str) -> BundlerCrashed:
         """Stop the process and describe why: ``reason``, its exit code and its stderr."""
@@ -127,6 +145,9 @@ class HelperProcess:
     def close(self) -> None:
         """Stop the process; the next :meth:`ensure_started` starts a new one."""
         proc, self._proc = self._proc, None
+        selector, self._selector = self._selector, None
+        if selector is not None:
+            selector.close()
         if proc is None:
             return
         for stream in (proc.stdin, proc.stdout, proc.stderr):

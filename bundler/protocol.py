@@ -11,13 +11,100 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ["Packet", "encode_packet", "decode_packet", "take_body"]
+__all__ = [
+    "Packet",
+    "encode_packet",
+    "decode_packet",
+    "take_body",
+    "BuildRequest",
+    "BuildResponse",
+    "Location",
+    "Message",
+    "OutputFile",
+    "PluginSpec",
+    "TransformRequest",
+    "TransformResponse",
+]
 
 _NULL, _BOOL, _INT, _STR, _BYTES, _LIST, _MAP = range(7)
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
+
+
+class PluginSpec(TypedDict):
+    """A plugin as a build request declares it: the callbacks esbuild will ask about."""
+
+    name: str
+    onStart: bool
+    onEnd: bool
+    onResolve: list[dict[str, Any]]  # {"id", "filter", "namespace"}
+    onLoad: list[dict[str, Any]]
+
+
+class BuildRequest(TypedDict):
+    """The ``build`` command (what esbuild's JavaScript API sends for ``build()``)."""
+
+    command: str  # "build"
+    key: int
+    entries: list[list[str]]  # [output name or "", path]
+    flags: list[str]  # CLI flags: --bundle, --format=iife, …
+    write: bool
+    stdinContents: bytes | None
+    stdinResolveDir: str | None
+    absWorkingDir: str
+    nodePaths: list[str]
+    context: bool
+    plugins: list[PluginSpec]
+
+
+class TransformRequest(TypedDict):
+    """The ``transform`` command: one source, no file system."""
+
+    command: str  # "transform"
+    flags: list[str]
+    inputFS: bool
+    input: bytes
+
+
+class Location(TypedDict, total=False):
+    file: str
+    line: int
+    column: int
+    length: int
+    lineText: str
+
+
+class Message(TypedDict, total=False):
+    """An error or warning, in a response or returned by a plugin callback."""
+
+    id: str
+    pluginName: str
+    text: str
+    location: Location | None
+    notes: list[Any]
+    detail: int
+
+
+class OutputFile(TypedDict):
+    path: str
+    contents: bytes
+    hash: str
+
+
+class BuildResponse(TypedDict, total=False):
+    errors: list[Message]
+    warnings: list[Message]
+    outputFiles: list[OutputFile]
+    metafile: str  # JSON: inputs and outputs
+
+
+class TransformResponse(TypedDict, total=False):
+    errors: list[Message]
+    warnings: list[Message]
+    code: str
+    map: str
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-__all__ = ["BROWSER_FLAGS", "PAGE_FLAGS", "SERVER_FLAGS", "Plugin", "build_request",
-           "RESOLVE_EXTENSIONS", "SCRIPT_LOADERS"]
+from bundler.protocol import BuildRequest
+from bundler.vite import BUILT_IN_ENV_DEFINE
+
+__all__ = [
+    "BROWSER_FLAGS",
+    "PAGE_FLAGS",
+    "SERVER_FLAGS",
+    "Plugin",
+    "build_request",
+    "RESOLVE_EXTENSIONS",
+    "SCRIPT_LOADERS",
+]
 
 #: Tried, in order, for an import without an extension (esbuild's own order).
 RESOLVE_EXTENSIONS = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs", ".css", ".json")
@@ -32,17 +41,39 @@ BROWSER_FLAGS = [
     "--format=iife",
     "--platform=browser",
     "--target=es2020",
-    "--define:process.env.NODE_ENV=\"production\"",
+    '--define:process.env.NODE_ENV="production"',
+    BUILT_IN_ENV_DEFINE,  # Vite's import.meta.env, for packages that read it (zustand)
 ]
 
 #: The loader of each script extension, for the build and for parsing alone alike. ``.js``
 #: files may hold JSX: Create React App and Sandpack projects write their components so.
-SCRIPT_LOADERS = {".ts": "ts", ".tsx": "tsx", ".jsx": "jsx", ".js": "jsx", ".mjs": "js",
-                  ".cjs": "js"}
+SCRIPT_LOADERS = {
+    ".ts": "ts",
+    ".tsx": "tsx",
+    ".jsx": "jsx",
+    ".js": "jsx",
+    ".mjs": "js",
+    ".cjs": "js",
+}
 _LOADERS = {
     **SCRIPT_LOADERS,
-    **{ext: "file" for ext in (".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
-                               ".ico", ".woff", ".woff2", ".ttf", ".otf")},
+    **{
+        ext: "file"
+        for ext in (
+            ".svg",
+            ".png",
+            ".jpg",
+            ".jpeg",
+            ".gif",
+            ".webp",
+            ".avif",
+            ".ico",
+            ".woff",
+            ".woff2",
+            ".ttf",
+            ".otf",
+        )
+    },
     ".txt": "text",
     ".md": "text",
 }
@@ -64,14 +95,18 @@ PAGE_FLAGS = [
     "--asset-names=assets/[name]-[hash]",
 ]
 
-#: API backend routes: ES modules for Node.
+#: API backend routes: ES modules for the Deno sandbox (Node built-ins as ``node:`` imports).
+#: The inline source map (mappings only) lets Deno name the session file and line of an
+#: uncaught error.
 SERVER_FLAGS = [
     "--bundle",
     *_REPORTING,
     *_SESSION_CODE,
     "--format=esm",
     "--platform=node",
-    "--target=node20",
+    "--target=es2022",
+    "--sourcemap=inline",
+    "--sources-content=false",
     "--entry-names=[dir]/[name]",
     "--asset-names=assets/[name]-[hash]",
 ]
@@ -87,10 +122,16 @@ class Plugin:
     load_namespaces: tuple[str, ...]
 
 
-def build_request(flags: Sequence[str], *, working_dir: Path, node_modules: Path,
-                  plugin: Plugin, entries: Sequence[tuple[str, Path]] = (),
-                  stdin: bytes | None = None, stdin_resolve_dir: Path | None = None
-                  ) -> dict[str, Any]:
+def build_request(
+    flags: Sequence[str],
+    *,
+    working_dir: Path,
+    node_modules: Path,
+    plugin: Plugin,
+    entries: Sequence[tuple[str, Path]] = (),
+    stdin: bytes | None = None,
+    stdin_resolve_dir: Path | None = None,
+) -> BuildRequest:
     """esbuild's ``build`` request: ``entries`` as (output name or "", file), or ``stdin``.
 
     Packages resolve from ``node_modules`` only (``nodePaths``), never from a folder above
@@ -107,12 +148,16 @@ def build_request(flags: Sequence[str], *, working_dir: Path, node_modules: Path
         "absWorkingDir": str(working_dir),
         "nodePaths": [str(node_modules)],
         "context": False,
-        "plugins": [{
-            "name": plugin.name,
-            "onStart": False,
-            "onEnd": False,
-            "onResolve": [{"id": 0, "filter": plugin.resolve_filter, "namespace": ""}],
-            "onLoad": [{"id": n, "filter": ".*", "namespace": namespace}
-                       for n, namespace in enumerate(plugin.load_namespaces, start=1)],
-        }],
+        "plugins": [
+            {
+                "name": plugin.name,
+                "onStart": False,
+                "onEnd": False,
+                "onResolve": [{"id": 0, "filter": plugin.resolve_filter, "namespace": ""}],
+                "onLoad": [
+                    {"id": n, "filter": ".*", "namespace": namespace}
+                    for n, namespace in enumerate(plugin.load_namespaces, start=1)
+                ],
+            }
+        ],
     }

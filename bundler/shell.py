@@ -26,12 +26,25 @@ from markupsafe import Markup
 
 from bundler.artifacts import Diagnostic, Page
 
-__all__ = ["index_html", "error_html", "csp_hash", "content_security_policy",
-           "SHELL_VERSION", "TEMPLATES_DIR", "DEFAULT_TITLE"]
+__all__ = [
+    "index_html",
+    "error_html",
+    "csp_hash",
+    "content_security_policy",
+    "SHELL_VERSION",
+    "TEMPLATES_DIR",
+    "DEFAULT_TITLE",
+]
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+#: templates/ at the top of the source tree; a built package carries it as bundler.templates.
+_PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = (
+    _PACKAGED_TEMPLATES
+    if _PACKAGED_TEMPLATES.is_dir()
+    else Path(__file__).resolve().parent.parent / "templates"
+)
 #: Part of every render's input hash: bump it when the shell's output changes.
-SHELL_VERSION = "6"  # 6: /index.html title, metas, mount points; inline styles allowed
+SHELL_VERSION = "8"  # 8: the config script before the stylesheets (it waited for them)
 #: Shown when a session has no name; a page without a title reads as broken in a tab.
 DEFAULT_TITLE = "Stage preview"
 
@@ -40,9 +53,11 @@ DEFAULT_TITLE = "Stage preview"
 _APP_STYLE_SRC = "'self' 'unsafe-inline'"
 # img/connect/media allow https: because previews call Google's APIs (their scopes are in
 # the config) and show remote images; nothing may load script or style from elsewhere.
-_CSP_REST = ("img-src 'self' data: blob: https:; font-src 'self' data:; "
-             "connect-src 'self' https:; media-src 'self' data: blob: https:; "
-             "object-src 'none'; base-uri 'none'; form-action 'self'")
+_CSP_REST = (
+    "img-src 'self' data: blob: https:; font-src 'self' data:; "
+    "connect-src 'self' https:; media-src 'self' data: blob: https:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 # Allowed packages inject <style> elements at runtime (sonner's toasts, vaul's drawer, the
@@ -70,9 +85,16 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
     )
 
 
-def index_html(page: Page, *, session_id: str, version: int, name: str,
-                 google_scopes: Sequence[str], root_url: str = "",
-                 templates_dir: Path = TEMPLATES_DIR) -> bytes:
+def index_html(
+    page: Page,
+    *,
+    session_id: str,
+    version: int,
+    name: str,
+    google_scopes: Sequence[str],
+    root_url: str = "",
+    templates_dir: Path = TEMPLATES_DIR,
+) -> bytes:
     """The version's ``index.html``: title, styles, runtime config and scripts.
 
     The title is the session's ``/index.html`` ``<title>`` if it has one, else ``name``.
@@ -85,34 +107,53 @@ def index_html(page: Page, *, session_id: str, version: int, name: str,
         "version": version,
         "googleScopes": list(google_scopes),
     }
+    if page.blocked_scripts:  # read by the boot check, which lists them as blocked
+        config["blockedScripts"] = list(page.blocked_scripts)
     config_script = f"window.__STAGE__ = {htmlsafe_json_dumps(config, sort_keys=True)};"
-    html = _environment(templates_dir).get_template("index.html.j2").render(
-        title=page.title or name.strip() or DEFAULT_TITLE,
-        meta=page.meta,
-        mount_ids=page.mount_ids,
-        styles=page.styles,
-        scripts=[*([root_url + page.overlay] if page.overlay else []),
-                 *(root_url + path for path in page.vendor_scripts), *page.scripts],
-        config_script=Markup(config_script),
-        csp=content_security_policy(f"'self' {csp_hash(config_script)}", _APP_STYLE_SRC),
-        favicon=page.favicon,
-        shell_version=SHELL_VERSION,
+    html = (
+        _environment(templates_dir)
+        .get_template("index.html.j2")
+        .render(
+            title=page.title or name.strip() or DEFAULT_TITLE,
+            meta=page.meta,
+            mount_ids=page.mount_ids,
+            styles=page.styles,
+            scripts=[
+                *([root_url + page.overlay] if page.overlay else []),
+                *(root_url + path for path in page.vendor_scripts),
+                *page.scripts,
+            ],
+            config_script=Markup(config_script),
+            csp=content_security_policy(f"'self' {csp_hash(config_script)}", _APP_STYLE_SRC),
+            favicon=page.favicon,
+            shell_version=SHELL_VERSION,
+        )
     )
     return html.encode("utf-8")
 
 
-def error_html(diagnostics: Sequence[Diagnostic], *, message: str, version: int, name: str,
-                 templates_dir: Path = TEMPLATES_DIR) -> bytes:
+def error_html(
+    diagnostics: Sequence[Diagnostic],
+    *,
+    message: str,
+    version: int,
+    name: str,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> bytes:
     """A failed version's ``index.html``: every diagnostic with its code frame, escaped."""
     style = _read(templates_dir / "error.css")
-    html = _environment(templates_dir).get_template("error.html.j2").render(
-        style=Markup(style),
-        csp=content_security_policy("'none'", csp_hash(style)),
-        title=name.strip() or DEFAULT_TITLE,
-        version=version,
-        message=message,
-        diagnostics=diagnostics,
-        shell_version=SHELL_VERSION,
+    html = (
+        _environment(templates_dir)
+        .get_template("error.html.j2")
+        .render(
+            style=Markup(style),
+            csp=content_security_policy("'none'", csp_hash(style)),
+            title=name.strip() or DEFAULT_TITLE,
+            version=version,
+            message=message,
+            diagnostics=diagnostics,
+            shell_version=SHELL_VERSION,
+        )
     )
     return html.encode("utf-8")
 

@@ -1,4 +1,4 @@
-""""Did you mean …" for an import of a package that is not allowed.
+""" "Did you mean …" for an import of a package that is not allowed.
 
 AI-written apps reach for packages that do the same job as an allowed one (``moment``
 for ``date-fns``, ``@heroicons/react`` for ``lucide-react``), or misspell one. The
@@ -68,7 +68,8 @@ def _distance(a: str, b: str) -> int:
     for i, char_a in enumerate(a, start=1):
         current = [i]
         for j, char_b in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (char_a != char_b)))
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
         previous = current
     return previous[-1]

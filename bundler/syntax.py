@@ -32,24 +32,41 @@ _SKIPPED_FOLDERS = ("/api/", "/public/")
 def swept(path: str) -> bool:
     """True for a session file whose syntax errors a failed build reports."""
     ext = posixpath.splitext(path)[1]
-    return (ext in SCRIPT_LOADERS and not path.endswith(".d.ts")
-            and not path.startswith(_SKIPPED_FOLDERS))
+    return (
+        ext in SCRIPT_LOADERS
+        and not path.endswith(".d.ts")
+        and not path.startswith(_SKIPPED_FOLDERS)
+    )
 
 
-def parse_errors(service: EsbuildService, files: Iterable[SourceFile], paths: PathMap,
-                 sources: Mapping[str, SourceFile], timeout_s: float) -> list[Diagnostic]:
+def parse_errors(
+    service: EsbuildService,
+    files: Iterable[SourceFile],
+    paths: PathMap,
+    sources: Mapping[str, SourceFile],
+    timeout_s: float,
+) -> list[Diagnostic]:
     """The syntax errors of every swept file, each parsed on its own."""
     jobs = []
     for f in sorted(files, key=lambda f: f.path):
         if swept(f.path):
-            jobs.append((f.content, [
-                "--log-level=silent", "--log-limit=0",
-                f"--loader={SCRIPT_LOADERS[posixpath.splitext(f.path)[1]]}",
-                # Named as the build names session files, so PathMap reads both alike.
-                f"--sourcefile={f.path.lstrip('/')}"]))
-    return [paths.diagnostic(m, "error", sources)
-            for response in service.transform(jobs, timeout_s)
-            for m in response.get("errors") or []]
+            jobs.append(
+                (
+                    f.content,
+                    [
+                        "--log-level=silent",
+                        "--log-limit=0",
+                        f"--loader={SCRIPT_LOADERS[posixpath.splitext(f.path)[1]]}",
+                        # Named as the build names session files, so PathMap reads both alike.
+                        f"--sourcefile={f.path.lstrip('/')}",
+                    ],
+                )
+            )
+    return [
+        paths.diagnostic(m, "error", sources)
+        for response in service.transform(jobs, timeout_s)
+        for m in response.get("errors") or []
+    ]
 
 
 def merge(first: Sequence[Diagnostic], more: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -47,14 +47,22 @@ class Compiled:
 class TailwindService:
     """A running Tailwind service process. One request at a time."""
 
-    def __init__(self, node: str = "node", script: Path = SERVICE_SCRIPT,
-                 max_candidates: int = DEFAULT_MAX_CANDIDATES) -> None:
+    def __init__(
+        self,
+        node: str = "node",
+        script: Path = SERVICE_SCRIPT,
+        max_candidates: int = DEFAULT_MAX_CANDIDATES,
+        name: str = "the Tailwind service",
+    ) -> None:
         self.node = node
         self.script = script
         self.max_candidates = max_candidates
         self._process = HelperProcess(
-            [node, f"--max-old-space-size={_HEAP_LIMIT_MB}", str(script)], cwd=script.parent,
-            name="the Tailwind service", during="a request")
+            [node, f"--max-old-space-size={_HEAP_LIMIT_MB}", str(script)],
+            cwd=script.parent,
+            name=name,
+            during="a request",
+        )
         self._next_id = 0
         self._lock = threading.Lock()
 
@@ -66,21 +74,36 @@ class TailwindService:
     def pid(self) -> int | None:
         return self._process.pid
 
-    def compile(self, entry_path: str, css: str, files: Mapping[str, str], timeout_s: float,
-                probe: str | None = None) -> Compiled:
+    def compile(
+        self,
+        entry_path: str,
+        css: str,
+        files: Mapping[str, str],
+        timeout_s: float,
+        probe: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        config_path: str | None = None,
+    ) -> Compiled:
         """Compile ``css`` (the stylesheet at ``entry_path``) for the candidates in ``files``.
 
         ``files`` are the session's text files (path as pushed → text): every source file
         is scanned for candidates and every stylesheet may be ``@import``-ed. With ``probe``,
         the answer's ``css`` is None unless the probe text names at least one utility.
-        Raises BuildFailed for a mistake in the session's CSS.
+        ``config`` (the v3 service's) is the session's evaluated tailwind.config, found at
+        ``config_path``. Raises BuildFailed for a mistake in the session's CSS.
         """
         with self._lock:
             deadline = time.monotonic() + timeout_s
             self._next_id += 1
-            request = {"id": self._next_id, "entry": {"path": entry_path, "css": css},
-                       "files": dict(files), "probe": probe,
-                       "maxCandidates": self.max_candidates}
+            request = {
+                "id": self._next_id,
+                "entry": {"path": entry_path, "css": css},
+                "files": dict(files),
+                "probe": probe,
+                "maxCandidates": self.max_candidates,
+            }
+            if config is not None:
+                request |= {"config": dict(config), "configPath": config_path}
             data = json.dumps(request).encode("utf-8") + b"\n"
             was_running = self._process.pid is not None
             try:
@@ -92,20 +115,26 @@ class TailwindService:
                 # dead only now: the request is pure, so a new process answers it.
                 response = self._exchange(data, deadline, timeout_s)
         if response.get("id") != request["id"]:
-            raise self._process.crashed(f"answered request {response.get('id')!r}, "
-                                        f"expected {request['id']}")
+            raise self._process.crashed(
+                f"answered request {response.get('id')!r}, expected {request['id']}"
+            )
         try:
             if "error" in response:
                 error = response["error"]
-                diagnostic = Diagnostic(str(error["file"]), int(error["line"]),
-                                        int(error["column"]), str(error["message"]),
-                                        str(error["lineText"]))
+                diagnostic = Diagnostic(
+                    str(error["file"]),
+                    int(error["line"]),
+                    int(error["column"]),
+                    str(error["message"]),
+                    str(error["lineText"]),
+                )
             else:
                 css = response["css"]
                 return Compiled(None if css is None else str(css), int(response["candidates"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise self._process.crashed(
-                f"the Tailwind service answered {str(response)[:200]}") from exc
+                f"the Tailwind service answered {str(response)[:200]}"
+            ) from exc
         raise BuildFailed(f"Tailwind could not compile {diagnostic.file}", [diagnostic])
 
     def _exchange(self, data: bytes, deadline: float, timeout_s: float) -> dict[str, Any]:
@@ -115,8 +144,9 @@ class TailwindService:
         try:
             response = json.loads(line)
         except ValueError as exc:
-            raise self._process.crashed(f"the Tailwind service wrote something that is not "
-                                        f"JSON: {line[:200]!r}") from exc
+            raise self._process.crashed(
+                f"the Tailwind service wrote something that is not JSON: {line[:200]!r}"
+            ) from exc
         if not isinstance(response, dict):
             raise self._process.crashed(f"the Tailwind service answered {line[:200]!r}")
         return response
@@ -138,5 +168,5 @@ def _take_line(buffer: bytearray) -> bytes | None:
     if end < 0:
         return None
     line = bytes(buffer[:end])
-    del buffer[:end + 1]
+    del buffer[: end + 1]
     return line

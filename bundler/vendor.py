@@ -38,13 +38,20 @@ from bundler.packages import Group, dependency_graph, group_packages, package_of
 from bundler.pins import Runtime, package_name
 from bundler.requests import BROWSER_FLAGS, Plugin, build_request
 
-__all__ = ["ALIASED_PACKAGES", "VendorChunk", "VendorSet", "load_or_build_vendor",
-           "shim_source", "REGISTRY", "VENDOR_NAMESPACE"]
+__all__ = [
+    "ALIASED_PACKAGES",
+    "VendorChunk",
+    "VendorSet",
+    "load_or_build_vendor",
+    "shim_source",
+    "REGISTRY",
+    "VENDOR_NAMESPACE",
+]
 
 log = logging.getLogger(__name__)
 
 #: Bump when chunk contents or the registry protocol change: it is part of the key.
-VENDOR_FORMAT = "4"
+VENDOR_FORMAT = "5"
 REGISTRY = "__STAGE_VENDOR__"
 VENDOR_NAMESPACE = "stage-vendor"
 #: Subpath entry points registered beside a package's root. Other subpaths (date-fns/format,
@@ -109,8 +116,12 @@ class VendorSet:
     @property
     def aliased_specifiers(self) -> list[str]:
         """The specifiers of :data:`ALIASED_PACKAGES` (``react``, ``react/jsx-runtime``, …)."""
-        return sorted(s for chunk in self.chunks.values() for s in chunk.specifiers
-                      if package_name(s) in ALIASED_PACKAGES)
+        return sorted(
+            s
+            for chunk in self.chunks.values()
+            for s in chunk.specifiers
+            if package_name(s) in ALIASED_PACKAGES
+        )
 
     def write_shims(self, folder: Path) -> dict[str, Path]:
         """A shim file per aliased specifier under ``folder``, for esbuild's ``--alias``.
@@ -142,7 +153,7 @@ class VendorSet:
             if name in ordered:
                 return
             if name in visiting:
-                cycle = [*visiting[visiting.index(name):], name]
+                cycle = [*visiting[visiting.index(name) :], name]
                 raise ValueError(f"vendor chunks need each other: {' → '.join(cycle)}")
             visiting.append(name)
             for dep in self.chunks[name].deps:
@@ -160,8 +171,9 @@ def vendor_key(runtime: Runtime) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def load_or_build_vendor(service: EsbuildService, runtime: Runtime, cache_dir: Path,
-                         timeout_s: float) -> VendorSet:
+def load_or_build_vendor(
+    service: EsbuildService, runtime: Runtime, cache_dir: Path, timeout_s: float
+) -> VendorSet:
     """The vendor set from ``cache_dir``, built (and cached) when it is not there yet."""
     key = vendor_key(runtime)
     folder = cache_dir / key
@@ -191,34 +203,45 @@ def _build(service: EsbuildService, runtime: Runtime, key: str, timeout_s: float
     registered: dict[str, set[str]] = {name: set() for name in groups}
     for group in groups.values():
         for root in group.roots:
-            registered[group.name].update(
-                [root, *(f"{root}/{s}" for s in _SUBPATHS.get(root, ()))])
+            registered[group.name].update([root, *(f"{root}/{s}" for s in _SUBPATHS.get(root, ()))])
     contents: dict[str, bytes] = {}
     deps: dict[str, set[str]] = {}
     pending = [name for name in groups if registered[name]]
     for _ in range(_MAX_ROUNDS):
         # Only chunks that register more than last round change: a chunk's imports from
         # other chunks read the registry whatever those register.
-        built, found, crossings = _build_chunks(service, runtime, pending, owner, registered,
-                                                timeout_s)
+        built, found, crossings = _build_chunks(
+            service, runtime, pending, owner, registered, timeout_s
+        )
         contents.update(built)
         deps.update(found)
-        missing = {(owner[package_name(s)], s) for s in crossings
-                   if s not in registered[owner[package_name(s)]]}
+        missing = {
+            (owner[package_name(s)], s)
+            for s in crossings
+            if s not in registered[owner[package_name(s)]]
+        }
         if not missing:
             break
         for name, specifier in missing:
             registered[name].add(specifier)
         pending = sorted({name for name, _ in missing})
     else:
-        raise BundlerCrashed(service.command, None, "vendor chunks kept finding new imports "
-                             f"between them after {_MAX_ROUNDS} rounds")
+        raise BundlerCrashed(
+            service.command,
+            None,
+            f"vendor chunks kept finding new imports between them after {_MAX_ROUNDS} rounds",
+        )
     chunks = {}
     for name, content in contents.items():
         digest = hashlib.sha256(content).hexdigest()[:10]
-        chunks[name] = VendorChunk(name, f"{name.replace('/', '__')}-{digest}.js",
-                                   groups[name].packages, tuple(sorted(registered[name])),
-                                   tuple(sorted(deps[name])), content)
+        chunks[name] = VendorChunk(
+            name,
+            f"{name.replace('/', '__')}-{digest}.js",
+            groups[name].packages,
+            tuple(sorted(registered[name])),
+            tuple(sorted(deps[name])),
+            content,
+        )
     try:
         VendorSet(key, chunks).load_order(chunks)
     except ValueError as exc:  # the runtime's packages cannot load: not the session's fault
@@ -226,14 +249,16 @@ def _build(service: EsbuildService, runtime: Runtime, key: str, timeout_s: float
     return VendorSet(key, _join_small(chunks, {g.name for g in groups.values() if g.roots}))
 
 
-def _join_small(chunks: dict[str, VendorChunk], holding_roots: set[str]
-                ) -> dict[str, VendorChunk]:
+def _join_small(chunks: dict[str, VendorChunk], holding_roots: set[str]) -> dict[str, VendorChunk]:
     """``chunks`` with the small ones of each npm scope joined into one (see
     :data:`_SMALL_CHUNK_BYTES`), unless joining would make chunks need each other."""
     scopes: dict[str, list[str]] = {}
     for name, chunk in chunks.items():
-        if (name.startswith("@") and name not in holding_roots
-                and len(chunk.content) < _SMALL_CHUNK_BYTES):
+        if (
+            name.startswith("@")
+            and name not in holding_roots
+            and len(chunk.content) < _SMALL_CHUNK_BYTES
+        ):
             scopes.setdefault(name.split("/")[0], []).append(name)
     for scope, members in scopes.items():
         if len(members) < 2:
@@ -242,11 +267,13 @@ def _join_small(chunks: dict[str, VendorChunk], holding_roots: set[str]
         content = b";\n".join(chunks[n].content for n in order)  # classic scripts, in order
         name = f"{scope}/shared"
         joined = VendorChunk(
-            name, f"{name.replace('/', '__')}-{hashlib.sha256(content).hexdigest()[:10]}.js",
+            name,
+            f"{name.replace('/', '__')}-{hashlib.sha256(content).hexdigest()[:10]}.js",
             tuple(sorted(p for n in members for p in chunks[n].packages)),
             tuple(sorted(s for n in members for s in chunks[n].specifiers)),
             tuple(sorted({d for n in members for d in chunks[n].deps} - set(members))),
-            content)
+            content,
+        )
         trial = {n: c for n, c in chunks.items() if n not in members}
         trial = {n: _renamed_deps(c, set(members), name) for n, c in trial.items()}
         trial[name] = joined
@@ -262,13 +289,19 @@ def _renamed_deps(chunk: VendorChunk, members: set[str], name: str) -> VendorChu
     if not members & set(chunk.deps):
         return chunk
     deps = tuple(sorted({name if d in members else d for d in chunk.deps}))
-    return VendorChunk(chunk.name, chunk.file, chunk.packages, chunk.specifiers, deps,
-                       chunk.content)
+    return VendorChunk(
+        chunk.name, chunk.file, chunk.packages, chunk.specifiers, deps, chunk.content
+    )
 
 
-def _build_chunks(service: EsbuildService, runtime: Runtime, names: list[str],
-                  owner: Mapping[str, str], registered: Mapping[str, set[str]],
-                  timeout_s: float) -> tuple[dict[str, bytes], dict[str, set[str]], set[str]]:
+def _build_chunks(
+    service: EsbuildService,
+    runtime: Runtime,
+    names: list[str],
+    owner: Mapping[str, str],
+    registered: Mapping[str, set[str]],
+    timeout_s: float,
+) -> tuple[dict[str, bytes], dict[str, set[str]], set[str]]:
     """One esbuild build with an entry per chunk in ``names``: each chunk's content, the
     chunks each one imports from, and every specifier imported across chunks."""
     deps: dict[str, set[str]] = {name: set() for name in names}
@@ -285,11 +318,15 @@ def _build_chunks(service: EsbuildService, runtime: Runtime, names: list[str],
         def on_request(request: dict[str, Any]) -> dict[str, Any]:
             callback_id = request["ids"][0]
             if request["command"] == "on-load":
-                return {"id": callback_id, "contents": shim_source(request["path"]).encode(),
-                        "loader": "js"}
+                return {
+                    "id": callback_id,
+                    "contents": shim_source(request["path"]).encode(),
+                    "loader": "js",
+                }
             importer = request.get("importer", "")
             here = entry_of.get(importer) or owner.get(
-                package_of_path(importer, runtime.node_modules) or "")
+                package_of_path(importer, runtime.node_modules) or ""
+            )
             target = owner.get(package_name(request["path"]))
             if here is None or target is None or target == here:
                 return {}
@@ -298,16 +335,19 @@ def _build_chunks(service: EsbuildService, runtime: Runtime, names: list[str],
             return {"id": callback_id, "path": request["path"], "namespace": VENDOR_NAMESPACE}
 
         request = build_request(
-            [*BROWSER_FLAGS, f"--outdir={Path(tmp) / 'out'}"], working_dir=Path(tmp),
+            [*BROWSER_FLAGS, f"--outdir={Path(tmp) / 'out'}"],
+            working_dir=Path(tmp),
             node_modules=runtime.node_modules,
             plugin=Plugin("stage-vendor", "^[^./]", (VENDOR_NAMESPACE,)),
-            entries=[("", entries / f"{index}.js") for index in range(len(names))])
+            entries=[("", entries / f"{index}.js") for index in range(len(names))],
+        )
         response = service.build(request, on_request, timeout_s)
     errors = response.get("errors") or []
     if errors:
         # The pinned packages do not build: the runtime is broken, not the session's code.
-        texts = "; ".join(f"{(e.get('location') or {}).get('file')}: {e.get('text')}"
-                          for e in errors[:5])
+        texts = "; ".join(
+            f"{(e.get('location') or {}).get('file')}: {e.get('text')}" for e in errors[:5]
+        )
         raise BundlerCrashed(service.command, None, f"vendor chunks failed: {texts}")
     contents = {}
     for output in response["outputFiles"]:
@@ -318,15 +358,17 @@ def _build_chunks(service: EsbuildService, runtime: Runtime, names: list[str],
 
 
 def _registration(specifiers: list[str]) -> str:
-    lines = [f"const r = globalThis.{REGISTRY} || (globalThis.{REGISTRY} = {{}});",
-             # A consumer's default import must get the default export: esbuild gives it
-             # the whole object unless it is marked as an ES module namespace, and a
-             # node-mode consumer (.mjs, "type": "module") always does, so a callable
-             # default (clsx, Babel's helpers) is itself the registered object.
-             "const esm = (m) => { const v = typeof m.default === 'function' ? m.default : {};"
-             " for (const k of Object.keys(m)) if (!Object.prototype.hasOwnProperty.call(v, k))"
-             " v[k] = m[k]; if (!v.__esModule) Object.defineProperty(v, '__esModule',"
-             " { value: true }); return v; };"]
+    lines = [
+        f"const r = globalThis.{REGISTRY} || (globalThis.{REGISTRY} = {{}});",
+        # A consumer's default import must get the default export: esbuild gives it
+        # the whole object unless it is marked as an ES module namespace, and a
+        # node-mode consumer (.mjs, "type": "module") always does, so a callable
+        # default (clsx, Babel's helpers) is itself the registered object.
+        "const esm = (m) => { const v = typeof m.default === 'function' ? m.default : {};"
+        " for (const k of Object.keys(m)) if (!Object.prototype.hasOwnProperty.call(v, k))"
+        " v[k] = m[k]; if (!v.__esModule) Object.defineProperty(v, '__esModule',"
+        " { value: true }); return v; };",
+    ]
     for index, specifier in enumerate(specifiers):
         lines.append(f"import * as m{index} from {json.dumps(specifier)};")
         lines.append(f"r[{json.dumps(specifier)}] = esm(m{index});")
@@ -339,9 +381,15 @@ def _write_cache(vendor: VendorSet, cache_dir: Path, folder: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".vendor-", dir=cache_dir))
     for chunk in vendor.chunks.values():
         (staging / chunk.file).write_bytes(chunk.content)
-    index = {c.name: {"file": c.file, "packages": list(c.packages),
-                      "specifiers": list(c.specifiers), "deps": list(c.deps)}
-             for c in vendor.chunks.values()}
+    index = {
+        c.name: {
+            "file": c.file,
+            "packages": list(c.packages),
+            "specifiers": list(c.specifiers),
+            "deps": list(c.deps),
+        }
+        for c in vendor.chunks.values()
+    }
     (staging / "chunks.json").write_text(json.dumps(index, indent=2))
     try:
         os.rename(staging, folder)
@@ -356,6 +404,12 @@ def _read_cache(key: str, folder: Path, index_path: Path) -> VendorSet:
         content = (folder / entry["file"]).read_bytes()
         if not entry["file"].endswith(hashlib.sha256(content).hexdigest()[:10] + ".js"):
             raise ValueError(f"{entry['file']} does not match its content")
-        chunks[name] = VendorChunk(name, entry["file"], tuple(entry["packages"]),
-                                   tuple(entry["specifiers"]), tuple(entry["deps"]), content)
+        chunks[name] = VendorChunk(
+            name,
+            entry["file"],
+            tuple(entry["packages"]),
+            tuple(entry["specifiers"]),
+            tuple(entry["deps"]),
+            content,
+        )
     return VendorSet(key, chunks)

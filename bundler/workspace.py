@@ -102,8 +102,9 @@ def _refuse_file_and_folder(wanted: dict[str, bytes]) -> None:
     clashes = sorted(path for path in wanted if path in folders)
     if clashes:
         message = f"{clashes[0]}: a session path cannot be both a file and a folder"
-        raise BuildFailed(message, [Diagnostic(p, 0, 0, message.replace(clashes[0], p), "")
-                                    for p in clashes])
+        raise BuildFailed(
+            message, [Diagnostic(p, 0, 0, message.replace(clashes[0], p), "") for p in clashes]
+        )
 
 
 def _parents(path: str) -> list[str]:
@@ -115,7 +116,7 @@ def _remove_stale(parent: Path) -> None:
     """Folders of processes that are gone (a killed worker never cleans up after itself)."""
     now = time.time()
     for entry in parent.glob(f"{_PREFIX}*"):
-        pid_text = entry.name[len(_PREFIX):].split("-", 1)[0]
+        pid_text = entry.name[len(_PREFIX) :].split("-", 1)[0]
         if not pid_text.isdigit() or _alive(int(pid_text)):
             continue
         with contextlib.suppress(OSError):
