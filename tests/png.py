@@ -23,8 +23,10 @@ class Image:
     def luminance_stdev(self) -> float:
         """How much the picture varies: 0 for a single colour, tens for a real page."""
         c = self.channels
-        values = [(self.pixels[i] * 3 + self.pixels[i + 1] * 6 + self.pixels[i + 2]) / 10
-                  for i in range(0, len(self.pixels), c * 7)]  # every 7th pixel is plenty
+        values = [
+            (self.pixels[i] * 3 + self.pixels[i + 1] * 6 + self.pixels[i + 2]) / 10
+            for i in range(0, len(self.pixels), c * 7)
+        ]  # every 7th pixel is plenty
         return statistics.pstdev(values)
 
 
@@ -33,8 +35,8 @@ def decode_png(data: bytes) -> Image:
     assert data[:8] == _SIGNATURE, "not a PNG"
     offset, idat, header = 8, b"", None
     while offset < len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        body = data[offset + 8:offset + 8 + length]
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        body = data[offset + 8 : offset + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -50,7 +52,7 @@ def decode_png(data: bytes) -> Image:
     previous = bytearray(stride)
     for y in range(height):
         kind = raw[y * (stride + 1)]
-        row = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        row = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for x in range(stride):
             left = row[x - channels] if x >= channels else 0
             up = previous[x]
@@ -64,8 +66,9 @@ def decode_png(data: bytes) -> Image:
             elif kind == 4:
                 p = left + up - corner
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                row[x] = (row[x] + (left if pa <= pb and pa <= pc else up if pb <= pc
-                                    else corner)) & 255
+                row[x] = (
+                    row[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)
+                ) & 255
         rows.append(row)
         previous = row
     return Image(width, height, channels, b"".join(rows))

@@ -22,8 +22,19 @@ import boto3
 import pytest
 import redis
 
-__all__ = ["ROOT", "IN_CI", "missing", "free_port", "wait_for", "redis_answers",
-           "RedisServer", "create_public_bucket", "WorkerProcess"]
+__all__ = [
+    "ROOT",
+    "IN_CI",
+    "missing",
+    "free_port",
+    "wait_for",
+    "redis_answers",
+    "RedisServer",
+    "create_public_bucket",
+    "WorkerProcess",
+    "HostProcess",
+    "remove_tree",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -73,14 +84,28 @@ class RedisServer:
             return self.url
         binary = shutil.which("redis-server")
         if binary is None:
-            raise FileNotFoundError("redis-server is not installed "
-                                    "(Debian: apt-get install redis-server)")
+            raise FileNotFoundError(
+                "redis-server is not installed (Debian: apt-get install redis-server)"
+            )
         port = free_port()
         self._dir = tempfile.mkdtemp(prefix="stage-redis-")
         self.proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self._dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self._dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.url = f"redis://127.0.0.1:{port}/0"
         wait_for(lambda: redis_answers(self.url), 10, "redis-server to start")
         return self.url
@@ -100,26 +125,53 @@ def create_public_bucket(endpoint: str, prefix: str) -> str:
     name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     s3 = boto3.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=name)
-    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                       "Resource": f"arn:aws:s3:::{name}/*"}],
-    }))
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{name}/*",
+                    }
+                ],
+            }
+        ),
+    )
     return name
 
 
 class WorkerProcess:
     """A real ``stage-render worker`` (or ``checker``) process, Celery prefork, with its log."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1,
-                 name: str = "test", command: str = "worker") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        concurrency: int = 1,
+        name: str = "test",
+        command: str = "worker",
+    ) -> None:
         self.log_path = log_path
         clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", command, f"--concurrency={concurrency}",
-             "--loglevel=INFO", f"--hostname={name}-{uuid.uuid4().hex[:8]}@%h"],
-            env={**clean, **env}, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "worker.cli",
+                command,
+                f"--concurrency={concurrency}",
+                "--loglevel=INFO",
+                f"--hostname={name}-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            env={**clean, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
 
     @property
@@ -137,6 +189,7 @@ class WorkerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log}")
             return " ready." in self.log
+
         wait_for(ready, timeout, f"the Celery worker to be ready (log: {self.log_path})")
 
     def stop(self) -> None:
@@ -148,3 +201,77 @@ class WorkerProcess:
                 self.proc.kill()
                 self.proc.wait(10)
         self._log.close()
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder the host wrote (its code folders are read-only, even to their owner)."""
+    for folder in [path, *path.rglob("*")]:
+        if folder.is_dir() and not folder.is_symlink():
+            folder.chmod(0o755)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class HostProcess:
+    """A real ``stage-render host`` process (the API host), with its log."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self.port = free_port()
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "host", f"--port={self.port}"],
+            env={**clean, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", "replace")
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"host exited with {self.proc.returncode}:\n{self.log}")
+            return "serving apps on" in self.log
+
+        wait_for(ready, timeout, f"the API host to listen (log: {self.log_path})")
+
+    @property
+    def platform_port(self) -> int:
+        """The platform endpoint's port, as the host logged it at start."""
+        line = next(line for line in self.log.splitlines() if "platform endpoint" in line)
+        return int(line.rsplit(":", 1)[1].rstrip(")"))
+
+    def deno_pids(self) -> list[int]:
+        """The host's Deno processes (its children running deno)."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid and b"deno" in cmdline:
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def stop(self) -> None:
+        """Stop the host; its Deno processes must end with it (RuntimeError otherwise)."""
+        running = self.deno_pids()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+        wait_for(
+            lambda: not any(Path(f"/proc/{pid}").exists() for pid in running),
+            10,
+            "the host's Deno processes to end with it",
+        )

@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import PIL.Image
+import PIL.ImageStat
 import pytest
-from png import decode_png
+from corpus import load_app
+from png import Image, decode_png
 from services import WorkerProcess
 from stage_samples import BROKEN, SHIFTCAL, THROWS_AT_MOUNT
 
+from worker.check.visit import SETTLE_MAX_MS
 from worker.client import StageClient
 from worker.errors import InvalidInputError
 from worker.models import RenderRecord
-from worker.visit import SETTLE_MAX_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -30,8 +32,10 @@ TIMEOUT_S = 6  # STAGE_CHECK_TIMEOUT_S of the shared checker: a hung page costs 
 
 
 def app(body: str, **files: str) -> list[dict[str, str]]:
-    return [{"path": "/app/App.tsx", "content": body},
-            *({"path": path, "content": content} for path, content in files.items())]
+    return [
+        {"path": "/app/App.tsx", "content": body},
+        *({"path": path, "content": content} for path, content in files.items()),
+    ]
 
 
 RENDERS_NOTHING = app("export default function App() {\n  return null;\n}\n")
@@ -42,7 +46,8 @@ REJECTS_IN_EFFECT = app(
     '    Promise.reject(new Error("effect rejected"));\n'
     "  }, []);\n"
     "  return <h1>Loaded</h1>;\n"
-    "}\n")
+    "}\n"
+)
 FETCHES_OUTSIDE = app(
     'import { useEffect, useState } from "react";\n'
     "export default function App() {\n"
@@ -53,7 +58,10 @@ FETCHES_OUTSIDE = app(
     "  }, []);\n"
     '  return <main><h1>Tasks: {state}</h1><img src="https://images.example.com/a.png" />'
     "</main>;\n"
-    "}\n")
+    "}\n"
+)
+
+
 def escapes(other_session: str) -> list[dict[str, str]]:
     """Every way out of a check: a dialog, a popup, leaving the page, reading another
     session's version from the store, and state a later check would see if contexts were
@@ -73,7 +81,8 @@ def escapes(other_session: str) -> list[dict[str, str]]:
         '    window.location.href = "https://evil.example/steal";\n'
         "  }, []);\n"
         "  return <h1>Still here</h1>;\n"
-        "}\n")
+        "}\n"
+    )
 
 
 LOGS_AN_ERROR = app(
@@ -83,7 +92,8 @@ LOGS_AN_ERROR = app(
     '    console.error("chart data missing");\n'
     "  }, []);\n"
     "  return <h1>Logged</h1>;\n"
-    "}\n")
+    "}\n"
+)
 # react-dom throws (a vendor chunk's frame on top); the first session frame is line 5.
 VENDOR_THROWS = app(
     'import { useEffect } from "react";\n'
@@ -93,7 +103,8 @@ VENDOR_THROWS = app(
     "    createRoot(null as unknown as HTMLElement);\n"
     "  }, []);\n"
     "  return <h1>Mounted</h1>;\n"
-    "}\n")
+    "}\n"
+)
 # Shows nothing for 300 ms, as an app "loading" its data would: a short timer is waited for.
 SHOWS_AFTER_A_TIMER = app(
     'import { useEffect, useState } from "react";\n'
@@ -104,7 +115,8 @@ SHOWS_AFTER_A_TIMER = app(
     "    return () => clearTimeout(timer);\n"
     "  }, []);\n"
     "  return ready ? <h1>Loaded after a moment</h1> : null;\n"
-    "}\n")
+    "}\n"
+)
 # Throws from a timer a moment after mounting: the error still counts, at its session line.
 THROWS_IN_A_TIMER = app(
     'import { useEffect } from "react";\n'
@@ -113,7 +125,8 @@ THROWS_IN_A_TIMER = app(
     '    setTimeout(() => { throw new Error("late failure"); }, 200);\n'
     "  }, []);\n"
     "  return <h1>Fine at first</h1>;\n"
-    "}\n")
+    "}\n"
+)
 # A blue square that fades in after a pause, as landing pages animate their first screen.
 FADES_IN = app(
     "export default function App() {\n"
@@ -124,7 +137,8 @@ FADES_IN = app(
     '                    animation: "fade 500ms linear 150ms both" }} />\n'
     "    </main>\n"
     "  );\n"
-    "}\n")
+    "}\n"
+)
 # Re-arms a short timer forever without changing anything (a poll): the page still settles.
 POLLS_FOREVER = app(
     'import { useEffect } from "react";\n'
@@ -134,7 +148,8 @@ POLLS_FOREVER = app(
     "    poll();\n"
     "  }, []);\n"
     "  return <h1>Polling</h1>;\n"
-    "}\n")
+    "}\n"
+)
 LOOPS_FOREVER = app(
     'import { useEffect } from "react";\n'
     "export default function App() {\n"
@@ -142,7 +157,8 @@ LOOPS_FOREVER = app(
     "    while (true) {}\n"
     "  }, []);\n"
     "  return <h1>Spinning</h1>;\n"
-    "}\n")
+    "}\n"
+)
 
 
 @dataclass
@@ -184,14 +200,24 @@ def fetch(url: str) -> bytes:
         return bytes(response.read())
 
 
+def test_next_app_router_export_passes_with_its_title_and_theme(checked: Stack):
+    _, record = checked.render(load_app("nextstore"))
+    check = record.check
+    assert check is not None and check.status == "passed", check
+    assert check.errors == [] and not check.blank and check.blocked_requests == []
+    screenshot = decode_png(fetch(check.screenshot_url or ""))
+    assert screenshot.luminance_stdev() > 5
+    grey = PIL.Image.open(io.BytesIO(fetch(check.screenshot_url or ""))).convert("L")
+    assert PIL.ImageStat.Stat(grey).mean[0] < 80  # the layout's dark theme, not a white page
+
+
 def test_working_app_passes_with_a_screenshot_of_the_page(checked: Stack):
     session_id, record = checked.render(SHIFTCAL)
 
     check = record.check
     assert check is not None and check.status == "passed", check
     assert check.errors == [] and not check.blank and check.blocked_requests == []
-    assert {"domContentLoaded", "firstContentfulPaint", "settled", "total"} <= set(
-        check.timings_ms)
+    assert {"domContentLoaded", "firstContentfulPaint", "settled", "total"} <= set(check.timings_ms)
     assert 0 < check.timings_ms["domContentLoaded"] <= check.timings_ms["total"]
     assert check.screenshot_url == record.url.replace("index.html", "check/screenshot.png")
     screenshot = decode_png(fetch(check.screenshot_url))
@@ -204,6 +230,65 @@ def test_working_app_passes_with_a_screenshot_of_the_page(checked: Stack):
     assert status.render.status == "ready" and status.live == status.render  # unchanged
     log = checked.checker.wait_logged(f"check session={session_id} version=1 outcome=passed ms=")
     assert log.count(f"check session={session_id} version=1 outcome=") == 1
+
+
+def test_claude_artifact_with_built_in_components_passes_with_every_class_styled(checked: Stack):
+    _, record = checked.render(load_app("packing"))
+    check = record.check
+    assert check is not None and check.status == "passed", check
+    assert check.errors == [] and not check.blank
+    assert check.unstyled_classes == []
+
+
+# The session's own Tailwind entry without the design tokens its classes name (a theme lost
+# on the way), and a plain class no stylesheet has.
+LOST_THEME = app(
+    'import "./index.css";\n'
+    "export default function App() {\n"
+    '  return <main className="group p-4"><h1 className="bg-primary fancy-card text-lg">'
+    "Lost</h1></main>;\n"
+    "}\n",
+    **{"/app/index.css": '@import "tailwindcss";\n'},
+)
+
+
+def test_class_names_no_stylesheet_defines_are_listed(checked: Stack):
+    _, record = checked.render(LOST_THEME)
+    check = record.check
+    assert check is not None and check.status == "passed", check
+    assert check.unstyled_classes == ["bg-primary", "fancy-card"]  # not p-4, text-lg, group
+
+
+# An emoji beside a code point no font has (drawn as an empty box), each in a 100 px square
+# at a known place of the screenshot.
+EMOJI = app(
+    "const box = (left: number) => ({ position: 'fixed' as const, top: 0, left, width: 100,\n"
+    "  height: 100, fontSize: 64, lineHeight: '100px', textAlign: 'center' as const });\n"
+    "export default function App() {\n"
+    "  return <main><span style={box(0)}>\U0001f389</span>"
+    "<span style={box(200)}>\U0010fffd</span></main>;\n"
+    "}\n"
+)
+
+
+def _coloured_pixels(image: Image, left: int, size: int = 100) -> int:
+    """Pixels of the square at (left, 0) whose channels differ: colour, not grey or black."""
+    count = 0
+    for y in range(size):
+        for x in range(left, left + size):
+            i = (y * image.width + x) * image.channels
+            r, g, b = image.pixels[i : i + 3]
+            count += max(r, g, b) - min(r, g, b) > 80
+    return count
+
+
+def test_emoji_in_the_screenshot_are_drawn_in_colour_not_as_empty_boxes(checked: Stack):
+    _, record = checked.render(EMOJI)
+    check = record.check
+    assert check is not None and check.status == "passed", check
+    screenshot = decode_png(fetch(check.screenshot_url or ""))
+    assert _coloured_pixels(screenshot, 200) == 0  # the box: what a missing font draws
+    assert _coloured_pixels(screenshot, 0) > 500  # the emoji: a colour glyph
 
 
 def test_app_that_throws_at_mount_fails_with_the_session_file_and_line(checked: Stack):
@@ -258,14 +343,18 @@ def test_a_page_that_polls_forever_settles_without_waiting_for_the_limit(checked
     assert check.timings_ms["settle"] < SETTLE_MAX_MS * 0.8, check.timings_ms
 
 
-@pytest.mark.parametrize(("files", "kind", "message"), [
-    (REJECTS_IN_EFFECT, "unhandledrejection", "effect rejected"),
-    (LOGS_AN_ERROR, "console.error", "chart data missing"),
-    (THROWS_IN_A_TIMER, "pageerror", "late failure"),
-], ids=["rejected promise in an effect", "console.error in an effect",
-        "throw from a short timer"])
-def test_an_error_after_mount_fails_the_check_at_its_session_line(checked: Stack, files,
-                                                                   kind, message):
+@pytest.mark.parametrize(
+    ("files", "kind", "message"),
+    [
+        (REJECTS_IN_EFFECT, "unhandledrejection", "effect rejected"),
+        (LOGS_AN_ERROR, "console.error", "chart data missing"),
+        (THROWS_IN_A_TIMER, "pageerror", "late failure"),
+    ],
+    ids=["rejected promise in an effect", "console.error in an effect", "throw from a short timer"],
+)
+def test_an_error_after_mount_fails_the_check_at_its_session_line(
+    checked: Stack, files, kind, message
+):
     _, record = checked.render(files)
 
     check = record.check
@@ -275,8 +364,7 @@ def test_an_error_after_mount_fails_the_check_at_its_session_line(checked: Stack
     assert (error.file, error.line) == ("/app/App.tsx", 4)  # each app's line 4 is the call
 
 
-def test_error_thrown_inside_a_vendor_chunk_maps_to_the_session_line_that_called_it(
-        checked: Stack):
+def test_error_thrown_inside_a_vendor_chunk_maps_to_the_session_line_that_called_it(checked: Stack):
     _, record = checked.render(VENDOR_THROWS)
 
     check = record.check
@@ -291,20 +379,32 @@ def test_page_fetching_an_external_url_passes_and_lists_the_blocked_requests(che
 
     check = record.check
     assert check is not None and check.status == "passed", check
-    assert sorted(check.blocked_requests) == ["https://api.example.com/tasks",
-                                              "https://images.example.com/a.png"]
+    assert sorted(check.blocked_requests) == [
+        "https://api.example.com/tasks",
+        "https://images.example.com/a.png",
+    ]
 
 
-def test_dialogs_popups_and_navigation_away_go_nowhere_and_nothing_outlives_a_check(
-        checked: Stack):
+def test_a_bolt_project_passes_and_lists_the_external_script_index_html_asked_for(checked: Stack):
+    _, record = checked.render(load_app("bolt"))  # pushed as unzipped, under /project/
+
+    check = record.check
+    assert check is not None and check.status == "passed", check
+    assert check.errors == []
+    assert check.blocked_requests == ["https://cdn.gpteng.co/gptengineer.js"]
+
+
+def test_dialogs_popups_and_navigation_away_go_nowhere_and_nothing_outlives_a_check(checked: Stack):
     first_session, first = checked.render(escapes("nobody"))
     _, second = checked.render(escapes(first_session))  # the first one's files exist
 
     for record in (first, second):
         check = record.check
         assert check is not None and check.status == "passed", check
-        assert sorted(check.blocked_requests) == ["https://evil.example/steal",
-                                                  "https://popup.example/"]
+        assert sorted(check.blocked_requests) == [
+            "https://evil.example/steal",
+            "https://popup.example/",
+        ]
     screenshot = decode_png(fetch(second.check.screenshot_url or ""))
     assert screenshot.luminance_stdev() > 0  # the page itself, still there
 
@@ -321,8 +421,7 @@ def test_infinite_loop_hits_the_timeout_and_the_checker_serves_the_next_check(ch
     assert after.check is not None and after.check.status == "passed"
 
 
-def test_waiting_for_the_check_of_a_render_that_failed_to_build_is_a_clear_error(
-        checked: Stack):
+def test_waiting_for_the_check_of_a_render_that_failed_to_build_is_a_clear_error(checked: Stack):
     client = checked.client
     session = client.sessions.create(name="broken")
     client.sessions.push_files(session.id, BROKEN)
@@ -331,8 +430,9 @@ def test_waiting_for_the_check_of_a_render_that_failed_to_build_is_a_clear_error
 
     with pytest.raises(InvalidInputError) as error:
         client.sessions.wait_for_check(session.id, version, timeout=30)
-    assert str(error.value) == (f"render {version} of session {session.id} is failed; "
-                                "only a ready render is checked")
+    assert str(error.value) == (
+        f"render {version} of session {session.id} is failed; only a ready render is checked"
+    )
     assert client.sessions.get_render(session.id, version).check is None
 
 
@@ -345,18 +445,21 @@ def test_publishing_a_failed_version_is_refused_unless_forced(checked: Stack):
     assert str(refused.value) == (
         f"session {session_id} render 1: its boot check failed "
         "(/app/components/Chart.tsx:3:11: no points to chart); fix the app and render "
-        "again, or publish with force=True")
+        "again, or publish with force=True"
+    )
     assert checked.client.apps.list(author="user@the-shift.dev") == []
 
-    forced = checked.client.apps.publish(session_id, name="chart",
-                                         author="user@the-shift.dev", force=True)
+    forced = checked.client.apps.publish(
+        session_id, name="chart", author="user@the-shift.dev", force=True
+    )
     assert forced.version.check == record.check
 
 
 def test_publishing_a_passed_version_records_its_check(checked: Stack):
     session_id, record = checked.render(SHIFTCAL)
 
-    published = checked.client.apps.publish(session_id, name="shiftcal",
-                                            author="checks@the-shift.dev")
+    published = checked.client.apps.publish(
+        session_id, name="shiftcal", author="checks@the-shift.dev"
+    )
     assert published.version.check == record.check
     assert checked.client.apps.get(published.sid).versions[0].check == record.check

@@ -9,8 +9,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 def heading(text: str) -> list[dict[str, str]]:
-    return [{"path": "/app/App.tsx",
-             "content": f"export default function App() {{ return <h1>{text}</h1>; }}\n"}]
+    return [
+        {
+            "path": "/app/App.tsx",
+            "content": f"export default function App() {{ return <h1>{text}</h1>; }}\n",
+        }
+    ]
 
 
 def test_channel_urls_serve_the_promoted_version_and_roll_back(stack, browser):
@@ -22,8 +26,11 @@ def test_channel_urls_serve_the_promoted_version_and_roll_back(stack, browser):
         ticket = client.sessions.render(session.id)
         assert client.sessions.wait_for_render(session.id, ticket.version).status == "ready"
         publication = client.apps.publish(
-            session.id, name="channels", author="user@the-shift.dev",
-            app_sid=sids[0][0] if sids else None)
+            session.id,
+            name="channels",
+            author="user@the-shift.dev",
+            app_sid=sids[0][0] if sids else None,
+        )
         sids.append((publication.sid, publication.app_version_sid))
     sid, first, second = sids[0][0], sids[0][1], sids[1][1]
 

@@ -12,21 +12,23 @@ from pathlib import Path
 import pytest
 
 from bundler import Bundler, SourceFile
-from worker.browser import Chromium
-from worker.check import BootChecker
+from worker.check.boot import BootChecker
+from worker.check.browser import Chromium
 from worker.models import Check
-from worker.pipeline import RenderInput, build_version, input_hash
+from worker.render.pipeline import RenderInput, build_version, input_hash
 from worker.settings import Settings
 from worker.storage import LocalStore
 
 pytestmark = [pytest.mark.browser]
 
 APP = {
-    "/app/App.tsx": ('import "./App.css";\n'
-                     'import { Badge } from "./Badge";\n'
-                     "export default function App() {\n"
-                     "  return <main><h1>Read ahead</h1><Badge /></main>;\n"
-                     "}\n"),
+    "/app/App.tsx": (
+        'import "./App.css";\n'
+        'import { Badge } from "./Badge";\n'
+        "export default function App() {\n"
+        "  return <main><h1>Read ahead</h1><Badge /></main>;\n"
+        "}\n"
+    ),
     "/app/Badge.tsx": "export function Badge() {\n  return <span>new</span>;\n}\n",
     "/app/App.css": "h1 { color: rebeccapurple; }\n",
 }
@@ -49,10 +51,10 @@ def stored(tmp_path: Path) -> Iterator[tuple[RecordingStore, str]]:
     bundler = Bundler(vendor_cache=tmp_path / "vendor-cache")
     store = RecordingStore(tmp_path / "artifacts")
     try:
-        job = RenderInput("reads", 1, "reads", [],
-                          [SourceFile(p, t.encode("utf-8")) for p, t in APP.items()])
-        built = build_version(job, digest=input_hash(job, bundler), bundler=bundler,
-                              store=store)
+        job = RenderInput(
+            "reads", 1, "reads", [], [SourceFile(p, t.encode("utf-8")) for p, t in APP.items()]
+        )
+        built = build_version(job, digest=input_hash(job, bundler), bundler=bundler, store=store)
         assert built.error is None, built.error
         yield store, built.index_key
     finally:
@@ -69,8 +71,7 @@ def test_the_page_and_every_file_it_names_are_read_on_the_read_threads(stored):
     def check_once() -> None:
         # A thread of its own: the sync API allows one Playwright per thread, and this
         # module's neighbours may hold the session's browser in the main thread.
-        checker = BootChecker(Chromium(Settings.from_env().chromium_path), store,
-                              timeout_s=10)
+        checker = BootChecker(Chromium(Settings.from_env().chromium_path), store, timeout_s=10)
         try:
             checks.append(checker.check(index_key)[0])
         finally:
@@ -81,9 +82,15 @@ def test_the_page_and_every_file_it_names_are_read_on_the_read_threads(stored):
     thread.join(60)
     (check,) = checks
     assert check.status == "passed", check
-    page_files = {index_key, *(folder + name for name in manifest["scripts"]),
-                  *(folder + name for name in manifest["styles"])}
+    page_files = {
+        index_key,
+        *(folder + name for name in manifest["scripts"]),
+        *(folder + name for name in manifest["styles"]),
+    }
     assert page_files <= set(store.readers), store.readers
-    off_thread = {key: reader for key, reader in store.readers.items()
-                  if not reader.startswith("stage-check-read")}
+    off_thread = {
+        key: reader
+        for key, reader in store.readers.items()
+        if not reader.startswith("stage-check-read")
+    }
     assert off_thread == {}

@@ -41,12 +41,16 @@ def test_dashboard_draws_icon_chart_images_and_module_classes(stack, page):
     labels = page.tab.locator("svg.recharts-surface text").all_text_contents()
     assert "Tue" in labels and set(labels) <= {"Mon", "Tue", "Wed"}
     loaded = page.tab.evaluate(
-        "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+        "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)"
+    )
     react = [p for p in loaded if re.search(r"/vendor/\w+/react-\w+\.js$", p)]
     assert len(react) == 1  # one React: recharts, lucide and the app share it
     assert page.errors == []
     assert client.sessions.read_file(session.id, "/app/logo.png").to_dict() == {
-        "path": "/app/logo.png", "content": RED_PNG_B64, "encoding": "base64"}
+        "path": "/app/logo.png",
+        "content": RED_PNG_B64,
+        "encoding": "base64",
+    }
 
 
 def test_failed_build_page_shows_every_diagnostic_and_live_stays(stack, page):
@@ -81,11 +85,17 @@ def test_uncaught_error_shows_overlay_with_file_and_line_as_pushed(stack, page):
 
 def test_unhandled_rejection_shows_overlay(stack, page):
     client, _ = stack
-    files = [{"path": "/app/App.tsx", "content": (
-        "export default function App() {\n"
-        "  Promise.reject(new TypeError('nobody caught me'));\n"
-        "  return <p>hi</p>;\n"
-        "}\n")}]
+    files = [
+        {
+            "path": "/app/App.tsx",
+            "content": (
+                "export default function App() {\n"
+                "  Promise.reject(new TypeError('nobody caught me'));\n"
+                "  return <p>hi</p>;\n"
+                "}\n"
+            ),
+        }
+    ]
     _, record = render_and_wait(client, files, name="rejects")
     page.open(record.url)
     message = page.tab.locator("#stage-error-overlay .stage-error-message").first

@@ -21,8 +21,7 @@ class Page:
     """A Chromium tab that remembers every console error and uncaught exception."""
 
     def __init__(self, browser, viewport: dict[str, int] | None = None) -> None:
-        self.context = (browser.new_context(viewport=viewport) if viewport
-                        else browser.new_context())
+        self.context = browser.new_context(viewport=viewport) if viewport else browser.new_context()
         self.tab = self.context.new_page()
         self.errors: list[str] = []
         self.tab.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -34,8 +33,11 @@ class Page:
 
     def style(self, test_id: str, prop: str) -> str:
         """The computed value of ``prop`` on the element with ``data-testid=test_id``."""
-        return str(self.tab.get_by_test_id(test_id).evaluate(
-            f"e => getComputedStyle(e).getPropertyValue({json.dumps(prop)})"))
+        return str(
+            self.tab.get_by_test_id(test_id).evaluate(
+                f"e => getComputedStyle(e).getPropertyValue({json.dumps(prop)})"
+            )
+        )
 
 
 @pytest.fixture
@@ -86,11 +88,17 @@ def test_hostile_name_scopes_and_content_cannot_inject_into_the_shell(stack, pag
     # Scopes are RFC 3986 URLs (no quotes or angle brackets); what they may still hold,
     # escapes and sub-delimiters included, reaches the page's config unchanged.
     scope = "https://evil.example/%3C/script%3E?a=1&b=(2)!$*+,;=@x#%22"
-    files = [{"path": "/app/App.tsx", "content": (
-        "export default function App() {\n"
-        "  const s = \"</script><script>window.__pwned='content'</script>\";\n"
-        "  return <p id='out'>{s}</p>;\n"
-        "}\n")}]
+    files = [
+        {
+            "path": "/app/App.tsx",
+            "content": (
+                "export default function App() {\n"
+                "  const s = \"</script><script>window.__pwned='content'</script>\";\n"
+                "  return <p id='out'>{s}</p>;\n"
+                "}\n"
+            ),
+        }
+    ]
     _, record = render_and_wait(client, files, name=name, scopes=[scope])
 
     page.open(record.url)
@@ -101,35 +109,52 @@ def test_hostile_name_scopes_and_content_cannot_inject_into_the_shell(stack, pag
     assert page.tab.inner_text("#out") == "</script><script>window.__pwned='content'</script>"
     srcs = page.tab.eval_on_selector_all("script", "els => els.map(e => e.getAttribute('src'))")
     assert srcs.count(None) == 1  # the config block is the only inline script
-    assert all(re.fullmatch(r"(\.\./){4}vendor/\w+/[\w-]+\.js|app-\w+\.js", src)
-               for src in srcs if src), srcs
+    assert all(
+        re.fullmatch(r"(\.\./){4}vendor/\w+/[\w-]+\.js|app-\w+\.js", src) for src in srcs if src
+    ), srcs
     assert any("/vendor/stage/overlay-" in src for src in srcs if src), srcs
     assert page.errors == []
 
 
 VITE_PROJECT = [
-    {"path": "/index.html", "content": (
-        "<!doctype html>\n<html lang=\"en\">\n  <head>\n"
-        "    <meta charset=\"UTF-8\" />\n"
-        "    <meta name=\"description\" content=\"Shifts &amp; swaps\" />\n"
-        "    <link rel=\"stylesheet\" href=\"https://fonts.googleapis.com/css2?family=Inter\">\n"
-        "    <title>Vite Board</title>\n  </head>\n  <body>\n"
-        "    <div id=\"app\"></div>\n"
-        "    <script type=\"module\" src=\"/src/main.tsx\"></script>\n  </body>\n</html>\n")},
-    {"path": "/src/main.tsx", "content": (
-        'import { StrictMode } from "react";\n'
-        'import { createRoot } from "react-dom/client";\n'
-        'import App from "./App";\n'
-        'import "./index.css";\n'
-        'createRoot(document.getElementById("app")!).render(<StrictMode><App /></StrictMode>);\n')},
-    {"path": "/src/App.tsx", "content": (
-        "export default function App() {\n"
-        "  return <h1 className=\"title\">Board from src</h1>;\n}\n")},
+    {
+        "path": "/index.html",
+        "content": (
+            '<!doctype html>\n<html lang="en">\n  <head>\n'
+            '    <meta charset="UTF-8" />\n'
+            '    <meta name="description" content="Shifts &amp; swaps" />\n'
+            '    <link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Inter">\n'
+            "    <title>Vite Board</title>\n  </head>\n  <body>\n"
+            '    <div id="app"></div>\n'
+            '    <script type="module" src="/src/main.tsx"></script>\n  </body>\n</html>\n'
+        ),
+    },
+    {
+        "path": "/src/main.tsx",
+        "content": (
+            'import { StrictMode } from "react";\n'
+            'import { createRoot } from "react-dom/client";\n'
+            'import App from "./App";\n'
+            'import "./index.css";\n'
+            'createRoot(document.getElementById("app")!).render(<StrictMode><App /></StrictMode>);\n'
+        ),
+    },
+    {
+        "path": "/src/App.tsx",
+        "content": (
+            "export default function App() {\n"
+            '  return <h1 className="title">Board from src</h1>;\n}\n'
+        ),
+    },
     {"path": "/src/index.css", "content": ".title { color: rgb(22, 163, 74); }\n"},
-    {"path": "/package.json", "content": (
-        '{"name": "board", "type": "module", "dependencies": {"react": "^19.0.0", '
-        '"react-router-dom": "^7.0.0", "swr": "^2.2.0"}, '
-        '"devDependencies": {"vite": "^6.0.0"}}\n')},
+    {
+        "path": "/package.json",
+        "content": (
+            '{"name": "board", "type": "module", "dependencies": {"react": "^19.0.0", '
+            '"react-router-dom": "^7.0.0", "swr": "^2.2.0"}, '
+            '"devDependencies": {"vite": "^6.0.0"}}\n'
+        ),
+    },
 ]
 
 
@@ -154,9 +179,22 @@ def test_vite_project_with_index_html_renders_with_its_title_into_its_mount_poin
 def test_local_render_opens_from_file_url(tmp_path: Path, page):
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "worker.cli", "render", str(EXAMPLES / "shiftcal"),
-         "--out", str(out), "--json", "--scope", SCOPE],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "worker.cli",
+            "render",
+            str(EXAMPLES / "shiftcal"),
+            "--out",
+            str(out),
+            "--json",
+            "--scope",
+            SCOPE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={"PATH": "/usr/bin:/bin", "STAGE_REDIS_URL": "redis://127.0.0.1:1/0"},
     )
     assert result.returncode == 0, result.stderr

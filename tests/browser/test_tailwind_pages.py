@@ -19,38 +19,56 @@ from bundler.tailwind import SERVICE_SCRIPT
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-ZERO_CONFIG = [{"path": "/app/App.tsx", "content": (
-    "export default function App() {\n"
-    "  return (\n"
-    '    <main data-testid="main" className="flex md:grid gap-4">\n'
-    "      <style>{`.inline-styled { outline: 3px solid rgb(1, 2, 3); }`}</style>\n"
-    '      <button data-testid="primary" className="bg-primary/90 text-primary-foreground '
-    'rounded-lg px-4">Save</button>\n'
-    '      <button data-testid="danger" className="bg-destructive hover:bg-red-900">'
-    "Delete</button>\n"
-    '      <div data-testid="sized" className="w-[137px] inline-styled">x</div>\n'
-    '      <div data-testid="row" className="flex items-center">y</div>\n'
-    "    </main>\n"
-    "  );\n"
-    "}\n")}]
-
-OWN_ENTRY = [
-    {"path": "/app/App.tsx", "content": (
-        'import "./globals.css";\n'
-        "export default function App() {\n"
-        '  return <div data-testid="card" className="card text-brand tab-4 hocus:underline '
-        'top-[7px] relative">hi</div>;\n'
-        "}\n")},
-    {"path": "/app/globals.css", "content": (
-        '@import "tailwindcss";\n'
-        "@theme {\n  --color-brand: rgb(10, 120, 30);\n}\n"
-        "@custom-variant hocus (&:hover, &:focus);\n"
-        "@utility tab-4 {\n  tab-size: 4;\n}\n"
-        ".card {\n  @apply p-[11px] bg-brand/50;\n}\n")},
+ZERO_CONFIG = [
+    {
+        "path": "/app/App.tsx",
+        "content": (
+            "export default function App() {\n"
+            "  return (\n"
+            '    <main data-testid="main" className="flex md:grid gap-4">\n'
+            "      <style>{`.inline-styled { outline: 3px solid rgb(1, 2, 3); }`}</style>\n"
+            '      <button data-testid="primary" className="bg-primary/90 text-primary-foreground '
+            'rounded-lg px-4">Save</button>\n'
+            '      <button data-testid="danger" className="bg-destructive hover:bg-red-900">'
+            "Delete</button>\n"
+            '      <div data-testid="sized" className="w-[137px] inline-styled">x</div>\n'
+            '      <div data-testid="row" className="flex items-center">y</div>\n'
+            "    </main>\n"
+            "  );\n"
+            "}\n"
+        ),
+    }
 ]
 
-PLAIN = [{"path": "/app/App.tsx", "content": (
-    'export default function App() { return <h1 className="title">Plain</h1>; }\n')}]
+OWN_ENTRY = [
+    {
+        "path": "/app/App.tsx",
+        "content": (
+            'import "./globals.css";\n'
+            "export default function App() {\n"
+            '  return <div data-testid="card" className="card text-brand tab-4 hocus:underline '
+            'top-[7px] relative">hi</div>;\n'
+            "}\n"
+        ),
+    },
+    {
+        "path": "/app/globals.css",
+        "content": (
+            '@import "tailwindcss";\n'
+            "@theme {\n  --color-brand: rgb(10, 120, 30);\n}\n"
+            "@custom-variant hocus (&:hover, &:focus);\n"
+            "@utility tab-4 {\n  tab-size: 4;\n}\n"
+            ".card {\n  @apply p-[11px] bg-brand/50;\n}\n"
+        ),
+    },
+]
+
+PLAIN = [
+    {
+        "path": "/app/App.tsx",
+        "content": ('export default function App() { return <h1 className="title">Plain</h1>; }\n'),
+    }
+]
 
 # The colour of an element's background as Chromium paints it: [r, g, b, a].
 PAINTED = """e => {
@@ -86,8 +104,9 @@ def tailwind_services_under(pid: int) -> list[int]:
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
-                commands[int(entry.name)] = (entry / "cmdline").read_bytes().decode(
-                    "utf-8", "replace")
+                commands[int(entry.name)] = (
+                    (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+                )
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
@@ -120,8 +139,9 @@ def test_zero_config_app_is_styled_by_its_classes_and_default_tokens(stack, page
     assert page.errors == []  # no CSP violation, nothing thrown
     assert record.timings_ms["css"] > 0
 
-    manifest = json.loads(urllib.request.urlopen(
-        record.url.replace("index.html", "manifest.json")).read())
+    manifest = json.loads(
+        urllib.request.urlopen(record.url.replace("index.html", "manifest.json")).read()
+    )
     assert manifest["tailwindVersion"].startswith("4.")
     assert manifest["styles"][0].startswith("tailwind-")
 
@@ -129,8 +149,15 @@ def test_zero_config_app_is_styled_by_its_classes_and_default_tokens(stack, page
     (service,) = tailwind_services_under(worker.proc.pid)
     os.kill(service, signal.SIGKILL)
     time.sleep(0.2)
-    again = render(client, [{"path": "/app/App.tsx", "content": ZERO_CONFIG[0]["content"]
-                             .replace("w-[137px]", "w-[138px]")}])
+    again = render(
+        client,
+        [
+            {
+                "path": "/app/App.tsx",
+                "content": ZERO_CONFIG[0]["content"].replace("w-[137px]", "w-[138px]"),
+            }
+        ],
+    )
     page.open(again.url)
     assert page.style("sized", "width") == "138px"
     assert tailwind_services_under(worker.proc.pid) not in ([], [service])

@@ -79,11 +79,17 @@ export function useCounter(start: number) {
 """,
     "/app/lib/format.ts": "export const formatCount = (n: number): string => `${n} in basket`;\n",
     "/app/lib/index.ts": "export const clamp = (n: number, lo: number, hi: number) =>"
-                         " Math.min(hi, Math.max(lo, n));\n",
+    " Math.min(hi, Math.max(lo, n));\n",
     "/app/logo.svg": '<svg xmlns="http://www.w3.org/2000/svg"><circle r="4"/></svg>\n',
 }
-SCRIPTS = ["/app/App.tsx", "/app/components/Button.tsx", "/app/components/Card/index.tsx",
-           "/app/hooks/useCounter.ts", "/app/lib/format.ts", "/app/lib/index.ts"]
+SCRIPTS = [
+    "/app/App.tsx",
+    "/app/components/Button.tsx",
+    "/app/components/Card/index.tsx",
+    "/app/hooks/useCounter.ts",
+    "/app/lib/format.ts",
+    "/app/lib/index.ts",
+]
 LICENSES = b"/*! Bundled license information:"
 
 
@@ -111,12 +117,15 @@ def test_app_builds_one_script_and_one_stylesheet_from_app_entry(shop):
     assert shop.warnings == []
 
 
-@pytest.mark.parametrize(("pattern", "content_type"), [
-    (r"app-\w+\.js", "text/javascript; charset=utf-8"),
-    (r"app-\w+\.css", "text/css; charset=utf-8"),
-    (r"app-\w+\.(js|css)\.map", "application/json; charset=utf-8"),
-    (r"assets/logo-\w+\.svg", "image/svg+xml"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "content_type"),
+    [
+        (r"app-\w+\.js", "text/javascript; charset=utf-8"),
+        (r"app-\w+\.css", "text/css; charset=utf-8"),
+        (r"app-\w+\.(js|css)\.map", "application/json; charset=utf-8"),
+        (r"assets/logo-\w+\.svg", "image/svg+xml"),
+    ],
+)
 def test_artifacts_are_relative_assets_with_their_content_type(shop, pattern, content_type):
     matching = [a for a in shop.artifacts if re.fullmatch(pattern, a.path)]
     assert matching, f"no artifact matches {pattern}: {[a.path for a in shop.artifacts]}"
@@ -148,9 +157,16 @@ def test_script_links_its_source_map(shop):
 def test_script_source_map_names_sources_as_pushed(shop):
     sources = _source_map(shop, shop.page.scripts[0])["sources"]
     assert set(SCRIPTS) <= set(sources)
-    # Nothing else: session files, the runtime's packages, or the generated mount entry.
-    assert [s for s in sources if s not in SHOP and not s.startswith("/node_modules/")
-            and s != "<stage:entry>"] == []
+    # Nothing else: session files, the runtime's packages, the generated mount entry, or
+    # the process.env every page gets (bundler.nextjs.env) or the import.meta.env object a
+    # package reads.
+    assert [
+        s
+        for s in sources
+        if s not in SHOP
+        and not s.startswith("/node_modules/")
+        and s not in ("<stage:entry>", "<define:process.env>", "<define:import.meta.env>")
+    ] == []
     assert "<stage:entry>" in sources
 
 
@@ -159,7 +175,9 @@ def test_stylesheet_holds_every_imported_css_rule(shop):
     assert ".shop-shell{display:grid;gap:12px}" in css
     assert ".stage-button{border-radius:8px}" in css
     assert set(_source_map(shop, shop.page.styles[0])["sources"]) == {
-        "/app/App.css", "/app/components/Button.css"}
+        "/app/App.css",
+        "/app/components/Button.css",
+    }
 
 
 def test_no_artifact_mentions_the_build_temp_dir(shop):
@@ -175,13 +193,15 @@ def test_imported_svg_is_an_asset_the_script_points_to(shop):
 
 
 def test_session_paths_with_spaces_and_non_ascii_appear_as_pushed_in_source_maps(build):
-    bundle = build({
-        "/app/App.tsx": 'import Gruss from "./my widgets/Grüße";\n'
-                        'import "./styles/my theme.css";\n'
-                        "export default function App() { return <Gruss />; }\n",
-        "/app/my widgets/Grüße.tsx": "export default function Gruss() { return <p>hallo</p>; }\n",
-        "/app/styles/my theme.css": "p { color: blue }\n",
-    })
+    bundle = build(
+        {
+            "/app/App.tsx": 'import Gruss from "./my widgets/Grüße";\n'
+            'import "./styles/my theme.css";\n'
+            "export default function App() { return <Gruss />; }\n",
+            "/app/my widgets/Grüße.tsx": "export default function Gruss() { return <p>hallo</p>; }\n",
+            "/app/styles/my theme.css": "p { color: blue }\n",
+        }
+    )
     assert "/app/my widgets/Grüße.tsx" in _source_map(bundle, bundle.page.scripts[0])["sources"]
     assert _source_map(bundle, bundle.page.styles[0])["sources"] == ["/app/styles/my theme.css"]
 
@@ -189,4 +209,5 @@ def test_session_paths_with_spaces_and_non_ascii_appear_as_pushed_in_source_maps
 def test_same_files_build_to_the_same_artifacts(build):
     first, second = build(SHOP), build(SHOP)
     assert [(a.path, a.sha256) for a in first.artifacts] == [
-        (a.path, a.sha256) for a in second.artifacts]
+        (a.path, a.sha256) for a in second.artifacts
+    ]

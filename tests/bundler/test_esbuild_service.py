@@ -58,31 +58,33 @@ def fresh_bundler() -> Iterator[Bundler]:
 CRASHES = {
     "exits-at-start": (
         'sys.stderr.write("esbuild: cannot allocate memory\\n")\nsys.exit(3)\n',
-        3, "esbuild exited during a build\nesbuild: cannot allocate memory"),
+        3,
+        "esbuild exited during a build\nesbuild: cannot allocate memory",
+    ),
     "stderr-after-stdout-closed": (
         'os.close(1)\ntime.sleep(0.2)\nsys.stderr.write("fatal: out of file descriptors\\n")\n'
         "sys.exit(3)\n",
-        3, "esbuild exited during a build\nfatal: out of file descriptors"),
+        3,
+        "esbuild exited during a build\nfatal: out of file descriptors",
+    ),
     "panics-mid-build": (
         f'packet(b"{VERSION}")\nsys.stdin.buffer.read(4)\n'
         'sys.stderr.write("panic: runtime error: index out of range\\n\\ngoroutine 1:\\n")\n'
         "sys.exit(2)\n",
-        2, "esbuild exited during a build\npanic: runtime error: index out of range\n\n"
-           "goroutine 1:"),
+        2,
+        "esbuild exited during a build\npanic: runtime error: index out of range\n\ngoroutine 1:",
+    ),
 }
 
 
 @pytest.mark.parametrize(("script", "code", "output"), CRASHES.values(), ids=CRASHES.keys())
-def test_crashing_esbuild_raises_with_command_exit_code_and_output(tmp_path, script, code,
-                                                                   output):
+def test_crashing_esbuild_raises_with_command_exit_code_and_output(tmp_path, script, code, output):
     binary = fake_esbuild(tmp_path, script)
     bundler = Bundler(Runtime(binary_override=binary), timeout_s=10)
     with pytest.raises(BundlerCrashed) as info:
         bundler.build(APP)
     assert str(info.value) == (
-        f"command: {binary} --service={VERSION} --ping\n"
-        f"exit code: {code}\n"
-        f"output: {output}"
+        f"command: {binary} --service={VERSION} --ping\nexit code: {code}\noutput: {output}"
     )
     assert isinstance(info.value, BundlerUnavailable)  # retried, not reported as the user's
     assert (info.value.exit_code, info.value.output) == (code, output)
@@ -90,12 +92,15 @@ def test_crashing_esbuild_raises_with_command_exit_code_and_output(tmp_path, scr
 
 
 def test_garbage_from_esbuild_raises_crashed_and_kills_it(tmp_path):
-    binary = fake_esbuild(tmp_path, (
-        f'packet(b"{VERSION}")\n'
-        "sys.stdin.buffer.read(4)\n"
-        'packet(b"\\x03\\x00\\x00\\x00\\x09")  # id 1, then a value tag that does not exist\n'
-        "time.sleep(600)\n"
-    ))
+    binary = fake_esbuild(
+        tmp_path,
+        (
+            f'packet(b"{VERSION}")\n'
+            "sys.stdin.buffer.read(4)\n"
+            'packet(b"\\x03\\x00\\x00\\x00\\x09")  # id 1, then a value tag that does not exist\n'
+            "time.sleep(600)\n"
+        ),
+    )
     bundler = Bundler(Runtime(binary_override=binary), timeout_s=10)
     with pytest.raises(BundlerCrashed) as info:
         bundler.build(APP)
@@ -198,9 +203,13 @@ def test_close_stops_esbuild_and_the_next_build_starts_another(fresh_bundler):
 def test_transforms_on_one_service_answer_each_file_in_order(fresh_bundler):
     fresh_bundler.build(APP)
     pid = fresh_bundler.service.pid
-    jobs = [(f"export const v{i} = {'' if i % 7 == 3 else i};\n".encode(),
-             ["--log-level=silent", "--loader=ts", f"--sourcefile=app/v{i}.ts"])
-            for i in range(40)]  # more than are sent ahead at once
+    jobs = [
+        (
+            f"export const v{i} = {'' if i % 7 == 3 else i};\n".encode(),
+            ["--log-level=silent", "--loader=ts", f"--sourcefile=app/v{i}.ts"],
+        )
+        for i in range(40)
+    ]  # more than are sent ahead at once
     responses = fresh_bundler.service.transform(jobs, DEFAULT_BUILD_TIMEOUT_S)
     for i, response in enumerate(responses):
         if i % 7 == 3:
@@ -210,3 +219,13 @@ def test_transforms_on_one_service_answer_each_file_in_order(fresh_bundler):
             assert response["errors"] == []
             assert response["code"] == f"export const v{i} = {i};\n"
     assert fresh_bundler.service.pid == pid  # the build's service, not another process
+
+
+def test_the_page_service_runs_with_its_go_settings_on_top_of_the_environment(fresh_bundler):
+    fresh_bundler.build(APP)
+    pid = fresh_bundler.service.pid
+    assert pid is not None
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"GOGC=400" in environ and b"GOMEMLIMIT=150MiB" in environ
+    # Added to this process's environment, not in place of it.
+    assert f"PATH={os.environ['PATH']}".encode() in environ

@@ -21,8 +21,9 @@ KEEP = 16_384  # the stderr tail a crash reports
 
 
 def child(tmp_path, script: str) -> HelperProcess:
-    return HelperProcess([sys.executable, "-c", script], cwd=tmp_path, name="the helper",
-                         during="a request")
+    return HelperProcess(
+        [sys.executable, "-c", script], cwd=tmp_path, name="the helper", during="a request"
+    )
 
 
 def three_bytes(buffer: bytearray) -> bytes | None:
@@ -35,9 +36,12 @@ def three_bytes(buffer: bytearray) -> bytes | None:
 
 
 def test_a_message_split_across_writes_is_read_whole_and_the_next_waits_its_turn(tmp_path):
-    helper = child(tmp_path, "import sys, time\nout = sys.stdout\n"
-                             "out.write('onetw'); out.flush(); time.sleep(0.3)\n"
-                             "out.write('o'); out.flush(); time.sleep(600)\n")
+    helper = child(
+        tmp_path,
+        "import sys, time\nout = sys.stdout\n"
+        "out.write('onetw'); out.flush(); time.sleep(0.3)\n"
+        "out.write('o'); out.flush(); time.sleep(600)\n",
+    )
     try:
         assert helper.ensure_started() is True
         pid = helper.pid
@@ -55,12 +59,15 @@ def test_a_message_split_across_writes_is_read_whole_and_the_next_waits_its_turn
 
 def test_a_crash_reports_its_exit_code_and_only_the_last_of_a_long_stderr(tmp_path):
     last = "\nthe last words\n"
-    helper = child(tmp_path, f"import sys\nsys.stderr.write('x' * 40_000 + {last!r})\n"
-                             "sys.exit(4)\n")
+    helper = child(
+        tmp_path, f"import sys\nsys.stderr.write('x' * 40_000 + {last!r})\nsys.exit(4)\n"
+    )
     helper.ensure_started()
     with pytest.raises(BundlerCrashed) as info:
         helper.read(three_bytes, time.monotonic() + TIMEOUT_S, TIMEOUT_S)
     kept = ("x" * 40_000 + last)[-KEEP:].strip()
     assert (info.value.exit_code, info.value.output) == (
-        4, f"the helper exited during a request\n{kept}")
+        4,
+        f"the helper exited during a request\n{kept}",
+    )
     assert helper.pid is None

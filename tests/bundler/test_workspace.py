@@ -18,8 +18,11 @@ def files(mapping: dict[str, str]) -> list[SourceFile]:
 
 
 def on_disk(workspace: Workspace) -> dict[str, str]:
-    return {"/" + p.relative_to(workspace.tree).as_posix(): p.read_text()
-            for p in workspace.tree.rglob("*") if p.is_file()}
+    return {
+        "/" + p.relative_to(workspace.tree).as_posix(): p.read_text()
+        for p in workspace.tree.rglob("*")
+        if p.is_file()
+    }
 
 
 @pytest.fixture

@@ -17,13 +17,28 @@ def test_packages_json_lists_every_dependency_but_the_build_tools_at_its_locked_
     assert result.returncode == 0, result.stderr
     manifest = json.loads((RUNTIME / "package.json").read_text())
     lock = json.loads((RUNTIME / "package-lock.json").read_text())["packages"]
-    tools = {"esbuild", "tailwindcss", "@tailwindcss/oxide", "@tailwindcss/typography",
-             "tw-animate-css"}
-    expected = {name: lock[f"node_modules/{name}"]["version"]
-                for name in manifest["dependencies"] if name not in tools}
+    tools = {
+        "esbuild",
+        "tailwindcss",
+        "@tailwindcss/oxide",
+        "@tailwindcss/typography",
+        "tw-animate-css",
+        "tailwindcss3",
+        "tailwindcss-animate",
+        "@tailwindcss/forms",
+        "@tailwindcss/aspect-ratio",
+        "@tailwindcss/container-queries",
+    }
+    expected = {
+        name: lock[f"node_modules/{name}"]["version"]
+        for name in manifest["dependencies"]
+        if name not in tools
+    }
     assert json.loads(result.stdout) == expected
     assert manifest["dependencies"] == {
-        **expected, **{name: manifest["dependencies"][name] for name in tools}}
+        **expected,
+        **{name: manifest["dependencies"][name] for name in tools},
+    }
 
 
 def test_plain_listing_is_one_package_and_version_a_line():
@@ -39,4 +54,5 @@ def test_committed_packages_doc_agrees_with_the_lock():
     assert result.returncode == 0, result.stderr
     committed = (ROOT / "docs" / "packages.md").read_text("utf-8")
     assert result.stdout == committed, (
-        "docs/packages.md is stale: run `stage-render packages --markdown > docs/packages.md`")
+        "docs/packages.md is stale: run `stage-render packages --markdown > docs/packages.md`"
+    )

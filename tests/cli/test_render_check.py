@@ -26,8 +26,9 @@ def test_render_check_prints_each_runtime_error_and_exits_1(tmp_path: Path):
 
 def test_render_check_of_a_working_app_exits_0_with_a_screenshot_beside_index(tmp_path: Path):
     out = tmp_path / "out"
-    result = stage_render("render", str(EXAMPLES / "shiftcal"), "--out", str(out), "--check",
-                          "--json")
+    result = stage_render(
+        "render", str(EXAMPLES / "shiftcal"), "--out", str(out), "--check", "--json"
+    )
 
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
@@ -40,7 +41,13 @@ def test_render_check_of_a_working_app_exits_0_with_a_screenshot_beside_index(tm
 
 
 def test_render_without_check_opens_no_browser(tmp_path: Path):
-    result = stage_render("render", str(EXAMPLES / "shiftcal"), "--out", str(tmp_path), "--json",
-                          env={**NO_SERVICES, "STAGE_CHROMIUM_PATH": "/nonexistent/chromium"})
+    result = stage_render(
+        "render",
+        str(EXAMPLES / "shiftcal"),
+        "--out",
+        str(tmp_path),
+        "--json",
+        env={**NO_SERVICES, "STAGE_CHROMIUM_PATH": "/nonexistent/chromium"},
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["check"] is None

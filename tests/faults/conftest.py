@@ -122,9 +122,15 @@ def write_script(path: Path, body: str) -> Path:
 @pytest.fixture
 def slow_esbuild(tmp_path: Path):
     """An esbuild that starts ``seconds`` late (each process start), then is the real one."""
+
     def make(seconds: float) -> str:
-        return str(write_script(tmp_path / f"esbuild-slow-{seconds}",
-                                f'sleep {seconds}\nexec "{REAL_ESBUILD}" "$@"\n'))
+        return str(
+            write_script(
+                tmp_path / f"esbuild-slow-{seconds}",
+                f'sleep {seconds}\nexec "{REAL_ESBUILD}" "$@"\n',
+            )
+        )
+
     return make
 
 
@@ -136,8 +142,12 @@ def hanging_esbuild(tmp_path: Path) -> str:
 
 @pytest.fixture
 def crashing_esbuild(tmp_path: Path) -> str:
-    return str(write_script(tmp_path / "esbuild-crashes",
-                            'echo "panic: runtime error: index out of range" >&2\nexit 2\n'))
+    return str(
+        write_script(
+            tmp_path / "esbuild-crashes",
+            'echo "panic: runtime error: index out of range" >&2\nexit 2\n',
+        )
+    )
 
 
 def children(pid: int) -> list[int]:
@@ -183,9 +193,22 @@ class OwnRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--dir",
+                self.dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(self._answers, 10, "the test's redis-server")
 
     def stop(self) -> None:

@@ -13,9 +13,9 @@ from conftest import children, kill
 from services import wait_for
 from stage_samples import HELLO
 
-from worker.browser import Chromium
-from worker.celery_config import CHECK_TASK_NAME
-from worker.check import BootChecker
+from worker.check.boot import BootChecker
+from worker.check.browser import Chromium
+from worker.messages import CHECK_TASK_NAME
 from worker.models import Check
 from worker.storage import LocalStore
 
@@ -23,16 +23,22 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 # Changes the DOM every 20 ms, so a check spends its whole settle window (3 s) on it:
 # time enough to kill something while the page is open. Otherwise a working app.
-TICKING = [{"path": "/app/App.tsx", "content": (
-    'import { useEffect, useState } from "react";\n'
-    "export default function App() {\n"
-    "  const [n, setN] = useState(0);\n"
-    "  useEffect(() => {\n"
-    "    const timer = setInterval(() => setN(x => x + 1), 20);\n"
-    "    return () => clearInterval(timer);\n"
-    "  }, []);\n"
-    "  return <h1>Ticks: {n}</h1>;\n"
-    "}\n")}]
+TICKING = [
+    {
+        "path": "/app/App.tsx",
+        "content": (
+            'import { useEffect, useState } from "react";\n'
+            "export default function App() {\n"
+            "  const [n, setN] = useState(0);\n"
+            "  useEffect(() => {\n"
+            "    const timer = setInterval(() => setN(x => x + 1), 20);\n"
+            "    return () => clearInterval(timer);\n"
+            "  }, []);\n"
+            "  return <h1>Ticks: {n}</h1>;\n"
+            "}\n"
+        ),
+    }
+]
 
 
 def descendants(pid: int) -> list[int]:
@@ -57,8 +63,11 @@ def open_page(checker_pid: int) -> tuple[int, int]:
     def page_open() -> bool:
         for child in children(checker_pid):
             below = descendants(child)
-            browsers = [p for p in below if "--remote-debugging-pipe" in command_line(p)
-                        and "--type=" not in command_line(p)]
+            browsers = [
+                p
+                for p in below
+                if "--remote-debugging-pipe" in command_line(p) and "--type=" not in command_line(p)
+            ]
             renderers = [p for p in below if "--type=renderer" in command_line(p)]
             if browsers and renderers:
                 found.update(browser=browsers[0], child=child)
@@ -110,11 +119,14 @@ def test_killed_checker_process_is_redelivered_and_checks_once(namespace, start_
         assert "Worker exited prematurely: signal 9 (SIGKILL)" in log  # then redelivered
 
         # A duplicate message after the result is stored changes nothing.
-        client._celery.send_task(CHECK_TASK_NAME,
-                                 kwargs={"session_id": session_id, "version": version},
-                                 queue=namespace.env["STAGE_CHECK_QUEUE"])
-        log = checker.wait_logged(f"check skipped session={session_id} version={version} "
-                                  "outcome=already-passed")
+        client._celery.send_task(
+            CHECK_TASK_NAME,
+            kwargs={"session_id": session_id, "version": version},
+            queue=namespace.env["STAGE_CHECK_QUEUE"],
+        )
+        log = checker.wait_logged(
+            f"check skipped session={session_id} version={version} outcome=already-passed"
+        )
         assert log.count(line) == 1
         again = client.sessions.get_render(session_id, version)
         assert again.check == record.check
@@ -130,14 +142,17 @@ def test_messages_for_nothing_checkable_are_dropped_with_one_line(namespace, sta
         session = client.sessions.create(name="never-rendered")
         queued = client.sessions.render(session.id)  # no render worker: it stays queued
         for session_id, version in ((session.id, queued.version), ("no-such-session", 1)):
-            client._celery.send_task(CHECK_TASK_NAME, kwargs={"session_id": session_id,
-                                                              "version": version}, queue=queue)
-        client._celery.send_task(CHECK_TASK_NAME, kwargs={"session_id": "x", "version": "1"},
-                                 queue=queue)
+            client._celery.send_task(
+                CHECK_TASK_NAME, kwargs={"session_id": session_id, "version": version}, queue=queue
+            )
+        client._celery.send_task(
+            CHECK_TASK_NAME, kwargs={"session_id": "x", "version": "1"}, queue=queue
+        )
         log = checker.wait_logged("check dropped: malformed message")
         log = checker.wait_logged("outcome=unknown-render")
-        log = checker.wait_logged(f"check dropped session={session.id} version=1 "
-                                  "outcome=not-ready status=queued")
+        log = checker.wait_logged(
+            f"check dropped session={session.id} version=1 outcome=not-ready status=queued"
+        )
         assert log.count("check dropped") == 3
         assert client.sessions.get_render(session.id, 1).check is None
 
@@ -173,6 +188,8 @@ def test_a_chromium_that_never_starts_is_an_error_not_a_failure(tmp_path: Path):
 
     assert report is None
     assert check.status == "error"
-    assert check.message == (f"no Chromium at {tmp_path / 'no-chromium'} (STAGE_CHROMIUM_PATH); "
-                             "Debian: apt-get install chromium")
+    assert check.message == (
+        f"no Chromium at {tmp_path / 'no-chromium'} (STAGE_CHROMIUM_PATH); "
+        "Debian: apt-get install chromium"
+    )
     assert list(tmp_path.iterdir()) == []  # nothing stored

@@ -20,10 +20,10 @@ from conftest import kill
 from services import wait_for
 from stage_samples import HELLO
 
-from worker.celery_config import TASK_NAME
+from worker.messages import TASK_NAME
 from worker.models import RenderRecord, utc_now
-from worker.redis_client import connect_redis
-from worker.sessions import RedisStores
+from worker.state.connection import connect_redis
+from worker.state.stores import RedisStores
 
 pytestmark = pytest.mark.integration
 
@@ -59,8 +59,9 @@ def new_session(client, name: str) -> str:
 def stuck_render(store: RedisStores, session_id: str, attempts: int, since: float) -> int:
     """A render left in ``building`` since ``since`` by a worker that is gone: no message."""
     queued = store.records.request(session_id)
-    building = dataclasses.replace(queued, status="building", started_at=utc_now(),
-                                   attempts=attempts)
+    building = dataclasses.replace(
+        queued, status="building", started_at=utc_now(), attempts=attempts
+    )
     assert store.records.transition(session_id, building)
     store.building.mark(session_id, queued.version, at=since)
     return queued.version
@@ -69,9 +70,15 @@ def stuck_render(store: RedisStores, session_id: str, attempts: int, since: floa
 def reap(namespace) -> str:
     """``stage-render reap`` as an operator or a cron job runs it."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
-    done = subprocess.run([sys.executable, "-m", "worker.cli", "reap"], cwd=ROOT,
-                          env={**clean, **namespace.env}, capture_output=True, text=True,
-                          timeout=30, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "reap"],
+        cwd=ROOT,
+        env={**clean, **namespace.env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return done.stdout
 
 
@@ -80,29 +87,38 @@ def store(namespace) -> RedisStores:
     return RedisStores(connect_redis(namespace.redis_url), namespace.settings())
 
 
-def test_same_render_twice_at_once_stores_one_version(namespace, start_worker, slow_esbuild,
-                                                      store, s3_endpoint, bucket):
+def test_same_render_twice_at_once_stores_one_version(
+    namespace, start_worker, slow_esbuild, store, s3_endpoint, bucket
+):
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     # Every PUT is kept, so the two runs' uploads can be compared afterwards.
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     slow = slow_esbuild(3)
-    workers = [start_worker(namespace, STAGE_ESBUILD_BINARY=slow, **NO_REAPER)
-               for _ in range(2)]
+    workers = [start_worker(namespace, STAGE_ESBUILD_BINARY=slow, **NO_REAPER) for _ in range(2)]
     with namespace.client() as client:
         session_id = new_session(client, "twice")
         version = client.sessions.render(session_id).version
-        wait_for(lambda: store.records.get(session_id, version).status == "building", 20,
-                 "the first run to start")
+        wait_for(
+            lambda: store.records.get(session_id, version).status == "building",
+            20,
+            "the first run to start",
+        )
         # A duplicate delivery of the same job, taken by the other (idle) worker.
-        client._celery.send_task(TASK_NAME, kwargs={"session_id": session_id,
-                                                    "version": version},
-                                 queue=namespace.env["STAGE_QUEUE"])
+        client._celery.send_task(
+            TASK_NAME,
+            kwargs={"session_id": session_id, "version": version},
+            queue=namespace.env["STAGE_QUEUE"],
+        )
         record = client.sessions.wait_for_render(session_id, version, timeout=40)
 
     def outcomes() -> list[str]:
         line = f" session={session_id} version={version} outcome="
-        return sorted(o for w in workers for o in OUTCOMES if f"{line}{o}\n" in w.log
-                      or f"{line}{o} " in w.log)
+        return sorted(
+            o
+            for w in workers
+            for o in OUTCOMES
+            if f"{line}{o}\n" in w.log or f"{line}{o} " in w.log
+        )
 
     wait_for(lambda: len(outcomes()) == 2, 30, "both runs to end")
     print(f"\nthe two runs ended: {outcomes()}")
@@ -138,8 +154,11 @@ def test_sigterm_lets_the_in_flight_render_finish(namespace, start_worker, slow_
     with namespace.client() as client:
         session_id = new_session(client, "deploy")
         version = client.sessions.render(session_id).version
-        wait_for(lambda: store.records.get(session_id, version).status == "building", 20,
-                 "the render to start")
+        wait_for(
+            lambda: store.records.get(session_id, version).status == "building",
+            20,
+            "the render to start",
+        )
         kill(worker.proc.pid, signal.SIGTERM)
         later = client.sessions.render(session_id).version  # sent during the deploy
         assert worker.proc.wait(40) == 0
@@ -159,15 +178,23 @@ def test_sigterm_lets_the_in_flight_render_finish(namespace, start_worker, slow_
     successor.wait_logged(f"version={later} outcome=ready")
 
 
-def test_sigquit_requeues_a_render_longer_than_the_soft_shutdown(namespace, start_worker,
-                                                                 slow_esbuild, store):
-    worker = start_worker(namespace, STAGE_ESBUILD_BINARY=slow_esbuild(4),
-                          STAGE_SOFT_SHUTDOWN_TIMEOUT_S="1", **NO_REAPER)
+def test_sigquit_requeues_a_render_longer_than_the_soft_shutdown(
+    namespace, start_worker, slow_esbuild, store
+):
+    worker = start_worker(
+        namespace,
+        STAGE_ESBUILD_BINARY=slow_esbuild(4),
+        STAGE_SOFT_SHUTDOWN_TIMEOUT_S="1",
+        **NO_REAPER,
+    )
     with namespace.client() as client:
         session_id = new_session(client, "slow deploy")
         version = client.sessions.render(session_id).version
-        wait_for(lambda: store.records.get(session_id, version).status == "building", 20,
-                 "the render to start")
+        wait_for(
+            lambda: store.records.get(session_id, version).status == "building",
+            20,
+            "the render to start",
+        )
         kill(worker.proc.pid, signal.SIGQUIT)  # a cold shutdown, softened
         worker.proc.wait(30)
         assert store.records.get(session_id, version).status == "building"  # not finished
@@ -178,8 +205,7 @@ def test_sigquit_requeues_a_render_longer_than_the_soft_shutdown(namespace, star
     assert f"version={version} outcome=ready" not in worker.log
 
 
-def test_reap_redrives_a_stuck_render_and_fails_an_exhausted_one(namespace, start_worker,
-                                                                 store):
+def test_reap_redrives_a_stuck_render_and_fails_an_exhausted_one(namespace, start_worker, store):
     start_worker(namespace, **NO_REAPER)
     allowed = namespace.settings().render_max_retries + 1
     long_ago = time.time() - namespace.settings().visibility_timeout_s - 60
@@ -204,15 +230,19 @@ def test_reap_redrives_a_stuck_render_and_fails_an_exhausted_one(namespace, star
     failed = store.records.get(spent_id, spent)
     assert failed.status == "failed" and failed.error is not None
     assert failed.error.kind == "infrastructure"
-    assert failed.error.message == f"stuck in building after {allowed} attempts"
+    assert failed.error.message == f"gave up after {allowed} attempts: stuck in building"
     assert store.sessions.status(spent_id).live is None
     assert store.records.get(fresh_id, fresh).status == "building"
     assert store.building.since(time.time()) == [(fresh_id, fresh)]
 
 
 def test_reaper_thread_redrives_a_stuck_render_on_its_own(namespace, start_worker, store):
-    limits = {"STAGE_BUILD_TIMEOUT_S": "3", "STAGE_SOFT_TIME_LIMIT_S": "4",
-              "STAGE_HARD_TIME_LIMIT_S": "5", "STAGE_VISIBILITY_TIMEOUT_S": "6"}
+    limits = {
+        "STAGE_BUILD_TIMEOUT_S": "3",
+        "STAGE_SOFT_TIME_LIMIT_S": "4",
+        "STAGE_HARD_TIME_LIMIT_S": "5",
+        "STAGE_VISIBILITY_TIMEOUT_S": "6",
+    }
     worker = start_worker(namespace, STAGE_REAP_INTERVAL_S="1", **limits)
     visibility_s = float(limits["STAGE_VISIBILITY_TIMEOUT_S"])
     with namespace.client() as client:
@@ -222,13 +252,17 @@ def test_reaper_thread_redrives_a_stuck_render_on_its_own(namespace, start_worke
         record = client.sessions.wait_for_render(session_id, version, timeout=30)
         ended = time.time()
 
-    print(f"\nstuck -> ready {ended - stuck_at:.1f} s (visibility timeout {visibility_s:g} s, "
-          f"reap interval 1 s)")
+    print(
+        f"\nstuck -> ready {ended - stuck_at:.1f} s (visibility timeout {visibility_s:g} s, "
+        f"reap interval 1 s)"
+    )
     assert record.status == "ready", record.error
     assert record.attempts == 2
     # Not before it had been building for a whole visibility timeout, and soon after.
     assert visibility_s <= ended - stuck_at <= visibility_s + 15
     assert store.redis.zcard(store.keys.building) == 0
     assert_published(record)
-    assert (f"render session={session_id} version={version} outcome=stuck-building "
-            "attempts=1 action=redriven") in worker.log
+    assert (
+        f"render session={session_id} version={version} outcome=stuck-building "
+        "attempts=1 action=redriven"
+    ) in worker.log

@@ -16,27 +16,32 @@ from services import wait_for
 from stage_samples import HELLO
 
 from worker.errors import InfrastructureError
-from worker.redis_client import connect_redis
-from worker.sessions import RedisStores
+from worker.state.connection import connect_redis
+from worker.state.stores import RedisStores
 
 pytestmark = pytest.mark.integration
 
 NO_REAPER = {"STAGE_REAP_INTERVAL_S": "0"}
 BACKOFF_S, BACKOFF_MAX_S = 0.4, 3.0
-RETRY_LINE = re.compile(r"\[(?P<at>[\d-]+ [\d:,]+): WARNING/[^\]]*\] render session=(?P<sid>\w+) "
-                        r"version=(?P<version>\d+) outcome=retry attempt=(?P<attempt>\d+) "
-                        r"in=(?P<delay>[\d.]+)s")
+RETRY_LINE = re.compile(
+    r"\[(?P<at>[\d-]+ [\d:,]+): WARNING/[^\]]*\] render session=(?P<sid>\w+) "
+    r"version=(?P<version>\d+) outcome=retry attempt=(?P<attempt>\d+) "
+    r"in=(?P<delay>[\d.]+)s"
+)
 
 
 def retries(log: str, session_id: str) -> list[tuple[datetime, int, float]]:
     """(logged at, attempt, delay) of every retry the worker logged for the session."""
-    return [(datetime.strptime(m["at"], "%Y-%m-%d %H:%M:%S,%f"), int(m["attempt"]),
-             float(m["delay"])) for m in RETRY_LINE.finditer(log) if m["sid"] == session_id]
+    return [
+        (datetime.strptime(m["at"], "%Y-%m-%d %H:%M:%S,%f"), int(m["attempt"]), float(m["delay"]))
+        for m in RETRY_LINE.finditer(log)
+        if m["sid"] == session_id
+    ]
 
 
 def stored_keys(s3, bucket: str, prefix: str) -> set[str]:
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-    return {obj["Key"][len(prefix):] for obj in listed}
+    return {obj["Key"][len(prefix) :] for obj in listed}
 
 
 @pytest.fixture
@@ -48,9 +53,13 @@ def s3(s3_endpoint):
 
 def outage_env(proxy, retries_allowed: int) -> dict[str, str]:
     """The worker writes through the proxy; readers go straight to the S3 server."""
-    return {"STAGE_S3_ENDPOINT_URL": proxy.url, "STAGE_RETRY_BACKOFF_S": str(BACKOFF_S),
-            "STAGE_RETRY_BACKOFF_MAX_S": str(BACKOFF_MAX_S),
-            "STAGE_RENDER_MAX_RETRIES": str(retries_allowed), **NO_REAPER}
+    return {
+        "STAGE_S3_ENDPOINT_URL": proxy.url,
+        "STAGE_RETRY_BACKOFF_S": str(BACKOFF_S),
+        "STAGE_RETRY_BACKOFF_MAX_S": str(BACKOFF_MAX_S),
+        "STAGE_RENDER_MAX_RETRIES": str(retries_allowed),
+        **NO_REAPER,
+    }
 
 
 def test_worker_resumes_consuming_after_redis_restarts(namespace, own_redis, start_worker):
@@ -59,15 +68,18 @@ def test_worker_resumes_consuming_after_redis_restarts(namespace, own_redis, sta
     with ns.client() as client:
         session = client.sessions.create(name="redis restart")
         client.sessions.push_files(session.id, HELLO)
-        before = client.sessions.wait_for_render(session.id,
-                                                 client.sessions.render(session.id).version,
-                                                 timeout=30)
+        before = client.sessions.wait_for_render(
+            session.id, client.sessions.render(session.id).version, timeout=30
+        )
         assert before.status == "ready", before.error
 
         own_redis.stop()
         # Down long enough for the worker to notice and fail to reconnect at least once.
-        wait_for(lambda: "Connection to broker lost" in worker.log
-                 and "Trying again in" in worker.log, 20, "a failed reconnection attempt")
+        wait_for(
+            lambda: "Connection to broker lost" in worker.log and "Trying again in" in worker.log,
+            20,
+            "a failed reconnection attempt",
+        )
         with pytest.raises(InfrastructureError):
             client.sessions.render(session.id)  # nothing is accepted while Redis is down
         own_redis.start()
@@ -77,8 +89,11 @@ def test_worker_resumes_consuming_after_redis_restarts(namespace, own_redis, sta
         ready_s = time.monotonic() - back
 
     print(f"\nRedis back -> render ready: {ready_s:.1f} s")
-    wait_for(lambda: f"render session={session.id} version={version} outcome=ready" in worker.log,
-             10, "the outcome line")
+    wait_for(
+        lambda: f"render session={session.id} version={version} outcome=ready" in worker.log,
+        10,
+        "the outcome line",
+    )
     assert worker.proc.poll() is None, "the worker process exited"
     assert after.status == "ready", after.error
     assert after.version == version and version > before.version
@@ -88,7 +103,8 @@ def test_worker_resumes_consuming_after_redis_restarts(namespace, own_redis, sta
 
 
 def test_s3_outage_mid_upload_retries_with_backoff_then_is_ready_with_every_object(
-        namespace, start_worker, s3_proxy, s3, bucket):
+    namespace, start_worker, s3_proxy, s3, bucket
+):
     worker = start_worker(namespace, **outage_env(s3_proxy, retries_allowed=6))
     with namespace.client() as client:
         session = client.sessions.create(name="s3 outage, recovers")
@@ -112,8 +128,10 @@ def test_s3_outage_mid_upload_retries_with_backoff_then_is_ready_with_every_obje
         record = client.sessions.wait_for_render(session.id, version, timeout=40)
 
     seen = retries(worker.log, session.id)
-    print(f"\nretry delays (s): {[d for _, _, d in seen]}; stored before the outage: "
-          f"{sorted(partial)}")
+    print(
+        f"\nretry delays (s): {[d for _, _, d in seen]}; stored before the outage: "
+        f"{sorted(partial)}"
+    )
     assert record.status == "ready", record.error
     assert record.attempts > 3
     assert [attempt for _, attempt, _ in seen] == list(range(1, record.attempts))
@@ -125,16 +143,17 @@ def test_s3_outage_mid_upload_retries_with_backoff_then_is_ready_with_every_obje
         assert (next_at - at).total_seconds() >= delay - 0.1  # the countdown was honoured
     assert "UploadError: could not upload" in worker.log
     # Ready only with every object stored: each file the manifest lists is in the bucket.
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"]
-                          .read())
-    assert {f["path"] for f in manifest["files"]} | {"manifest.json"} == \
-        stored_keys(s3, bucket, prefix)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    assert {f["path"] for f in manifest["files"]} | {"manifest.json"} == stored_keys(
+        s3, bucket, prefix
+    )
     for path in manifest["vendor"]:
         s3.head_object(Bucket=bucket, Key=path)
 
 
 def test_s3_outage_that_lasts_fails_as_infrastructure_after_bounded_attempts(
-        namespace, start_worker, s3_proxy, s3, bucket):
+    namespace, start_worker, s3_proxy, s3, bucket
+):
     max_retries = 2
     worker = start_worker(namespace, **outage_env(s3_proxy, retries_allowed=max_retries))
     store = RedisStores(connect_redis(namespace.redis_url), namespace.settings())
@@ -151,15 +170,18 @@ def test_s3_outage_that_lasts_fails_as_infrastructure_after_bounded_attempts(
 
         wait_for(ended, 40, "the render to end")
         record = store.records.get(session.id, version)
-        wait_for(lambda: f"version={version} outcome=failed kind=infrastructure ms=" in worker.log,
-                 10, "the outcome line")
+        wait_for(
+            lambda: f"version={version} outcome=failed kind=infrastructure ms=" in worker.log,
+            10,
+            "the outcome line",
+        )
         print(f"\nlasting outage: {record.error}")
         ended_log = worker.log
         # Bounded: no further attempt comes once the failure is recorded.
         s3_proxy.up()
-        extra = client.sessions.wait_for_render(session.id,
-                                                client.sessions.render(session.id).version,
-                                                timeout=30)
+        extra = client.sessions.wait_for_render(
+            session.id, client.sessions.render(session.id).version, timeout=30
+        )
 
     assert "ready" not in statuses
     assert record.status == "failed"
@@ -168,11 +190,17 @@ def test_s3_outage_that_lasts_fails_as_infrastructure_after_bounded_attempts(
     assert record.error.message.startswith(f"gave up after {max_retries + 1} attempts: ")
     assert "could not" in record.error.message and bucket in record.error.message
     assert len(retries(ended_log, session.id)) == max_retries
-    assert ended_log.count(f"render session={session.id} version={version} outcome=failed "
-                           f"kind=infrastructure attempts={max_retries + 1}") == 1
+    assert (
+        ended_log.count(
+            f"render session={session.id} version={version} outcome=failed "
+            f"kind=infrastructure attempts={max_retries + 1}"
+        )
+        == 1
+    )
     # Bounded: once S3 is back and the next render is done, this one was never tried again.
-    assert worker.log.count(f"version={version} outcome=") == \
-        ended_log.count(f"version={version} outcome=")
+    assert worker.log.count(f"version={version} outcome=") == ended_log.count(
+        f"version={version} outcome="
+    )
     assert store.records.get(session.id, version) == record
     # The next render, once S3 is back.
     assert store.sessions.status(session.id).live.version == extra.version

@@ -15,18 +15,27 @@ from services import wait_for
 from stage_samples import BROKEN, BROKEN_COLUMN, BROKEN_LINE, HELLO
 
 from bundler import Runtime
-from worker.celery_config import TASK_NAME, create_celery
-from worker.redis_client import connect_redis
-from worker.sessions import RedisStores
+from worker.messages import TASK_NAME, create_celery
+from worker.state.connection import connect_redis
+from worker.state.stores import RedisStores
 
 pytestmark = pytest.mark.integration
 
 # Build timeout < soft < hard < visibility; a hung esbuild is killed well before the soft limit.
-LIMITS = {"STAGE_BUILD_TIMEOUT_S": "1", "STAGE_SOFT_TIME_LIMIT_S": "5",
-          "STAGE_HARD_TIME_LIMIT_S": "7", "STAGE_VISIBILITY_TIMEOUT_S": "9"}
+LIMITS = {
+    "STAGE_BUILD_TIMEOUT_S": "1",
+    "STAGE_SOFT_TIME_LIMIT_S": "5",
+    "STAGE_HARD_TIME_LIMIT_S": "7",
+    "STAGE_VISIBILITY_TIMEOUT_S": "9",
+}
 # One retry, soon; no vendor chunks (they would need a working esbuild at start); no reaper.
-FAULTY_ESBUILD = {**LIMITS, "STAGE_RENDER_MAX_RETRIES": "1", "STAGE_RETRY_BACKOFF_S": "0.2",
-                  "STAGE_VENDOR": "0", "STAGE_REAP_INTERVAL_S": "0"}
+FAULTY_ESBUILD = {
+    **LIMITS,
+    "STAGE_RENDER_MAX_RETRIES": "1",
+    "STAGE_RETRY_BACKOFF_S": "0.2",
+    "STAGE_VENDOR": "0",
+    "STAGE_REAP_INTERVAL_S": "0",
+}
 
 
 @pytest.fixture
@@ -42,7 +51,8 @@ def render_and_wait(client, files, timeout: float = 40):
 
 
 def test_hanging_esbuild_is_killed_by_the_build_timeout_and_leaves_no_orphan(
-        namespace, start_worker, tmp_path: Path):
+    namespace, start_worker, tmp_path: Path
+):
     # exec replaces the shell: the hung process is "sleep <unique>", found by that command line.
     marker = f"{time.time_ns() % 10**9}.{uuid.uuid4().int % 10**6}"
     binary = str(write_script(tmp_path / "esbuild-hangs", f"exec sleep {marker}\n"))
@@ -59,8 +69,7 @@ def test_hanging_esbuild_is_killed_by_the_build_timeout_and_leaves_no_orphan(
     assert record.error is not None and record.error.kind == "infrastructure"
     assert record.attempts == 2
     assert record.error.message.startswith("gave up after 2 attempts: BundlerServiceError: ")
-    assert "esbuild did not finish within 1s (build timeout) and was killed" \
-        in record.error.message
+    assert "esbuild did not finish within 1s (build timeout) and was killed" in record.error.message
     assert left == [], "an esbuild process outlived its build"
     log = worker.log
     assert log.count(f"render session={session.id} version={version} outcome=retry") == 1
@@ -68,7 +77,8 @@ def test_hanging_esbuild_is_killed_by_the_build_timeout_and_leaves_no_orphan(
 
 
 def test_crashing_esbuild_fails_as_infrastructure_with_command_exit_code_and_output(
-        namespace, start_worker, crashing_esbuild):
+    namespace, start_worker, crashing_esbuild
+):
     start_worker(namespace, STAGE_ESBUILD_BINARY=crashing_esbuild, **FAULTY_ESBUILD)
     with namespace.client() as client:
         _, record = render_and_wait(client, HELLO)
@@ -80,7 +90,8 @@ def test_crashing_esbuild_fails_as_infrastructure_with_command_exit_code_and_out
         f"gave up after 2 attempts: BundlerServiceError: command: {command}\n"
         "exit code: 2\n"
         "output: esbuild exited during a build\n"
-        "panic: runtime error: index out of range")
+        "panic: runtime error: index out of range"
+    )
 
 
 def test_compile_error_fails_at_once_and_is_never_retried(namespace, start_worker):
@@ -92,15 +103,19 @@ def test_compile_error_fails_at_once_and_is_never_retried(namespace, start_worke
         record = client.sessions.wait_for_render(session_id, version, timeout=30)
         live = client.sessions.status(session_id).live
     # The outcome line follows the stored record: wait for it, then for anything after it.
-    wait_for(lambda: f"version={version} outcome=failed kind=build" in worker.log, 10,
-             "the outcome line")
+    wait_for(
+        lambda: f"version={version} outcome=failed kind=build" in worker.log, 10, "the outcome line"
+    )
 
     assert first.status == "ready", first.error
     assert record.status == "failed" and record.attempts == 1
     assert record.error is not None and record.error.kind == "build"
     [diagnostic] = [d for d in record.error.diagnostics if d.severity == "error"]
-    assert (diagnostic.file, diagnostic.line, diagnostic.column) == \
-        ("/app/App.tsx", BROKEN_LINE, BROKEN_COLUMN)
+    assert (diagnostic.file, diagnostic.line, diagnostic.column) == (
+        "/app/App.tsx",
+        BROKEN_LINE,
+        BROKEN_COLUMN,
+    )
     assert live is not None and live.version == first.version  # the previous one stays live
     assert "outcome=retry" not in worker.log
     assert worker.log.count(f"render session={session_id} version={version} outcome=") == 1
@@ -108,18 +123,24 @@ def test_compile_error_fails_at_once_and_is_never_retried(namespace, start_worke
 
 def task_lines(log: str) -> list[str]:
     """Lines about renders (other namespaces' workers also say hello on the event bus)."""
-    return [line for line in log.splitlines()
-            if TASK_NAME in line or "] render " in line or "invalid task message" in line]
+    return [
+        line
+        for line in log.splitlines()
+        if TASK_NAME in line or "] render " in line or "invalid task message" in line
+    ]
 
 
 def namespace_state(store: RedisStores) -> dict[bytes, bytes]:
-    """Every key of the namespace with its serialised value."""
+    """Every key of the namespace with its serialised value, but the workers' heartbeats
+    (a running worker rewrites its own every few seconds; they hold no session's state)."""
+    heartbeat = (store.settings.key_prefix + "worker:").encode()
     keys = store.redis.scan_iter(match=store.settings.key_prefix + "*", count=1000)
-    return {key: store.redis.dump(key) for key in keys}
+    return {key: store.redis.dump(key) for key in keys if not key.startswith(heartbeat)}
 
 
 def test_poison_messages_are_dropped_with_one_log_line_each_and_touch_nothing(
-        namespace, start_worker, store):
+    namespace, start_worker, store
+):
     worker = start_worker(namespace, STAGE_REAP_INTERVAL_S="0")
     settings = namespace.settings()
     with namespace.client() as client:
@@ -129,36 +150,59 @@ def test_poison_messages_are_dropped_with_one_log_line_each_and_touch_nothing(
     malformed = "render rejected: malformed message"
     # (args, kwargs) sent → the one line that must say why the message was dropped.
     poison = [
-        ((), {"session_id": "nosuchsession0001", "version": 1},
-         "render skipped session=nosuchsession0001 version=1 outcome=unknown-render"),
+        (
+            (),
+            {"session_id": "nosuchsession0001", "version": 1},
+            "render skipped session=nosuchsession0001 version=1 outcome=unknown-render",
+        ),
         ((), {}, f"{malformed} session_id=None version=None extra=[]"),
         ((), {"session_id": 12345, "version": "7"}, f"{malformed} session_id=12345 version='7'"),
-        ((), {"session_id": owner, "version": 1, "evil": "x"},
-         f"{malformed} session_id='{owner}' version=1 extra=['evil']"),
-        ((owner, 1, "x"), {}, f"{malformed} session_id='{owner}' version=1 "
-                              "extra=['1 more positional']"),
+        (
+            (),
+            {"session_id": owner, "version": 1, "evil": "x"},
+            f"{malformed} session_id='{owner}' version=1 extra=['evil']",
+        ),
+        (
+            (owner, 1, "x"),
+            {},
+            f"{malformed} session_id='{owner}' version=1 extra=['1 more positional']",
+        ),
         ((), {"session_id": "../../etc", "version": 2}, f"{malformed} session_id='../../etc'"),
-        ((), {"session_id": owner, "version": True},
-         f"{malformed} session_id='{owner}' version=True"),
+        (
+            (),
+            {"session_id": owner, "version": True},
+            f"{malformed} session_id='{owner}' version=True",
+        ),
         ((), {"session_id": owner, "version": -3}, f"{malformed} session_id='{owner}' version=-3"),
-        ((), {"session_id": owner, "version": 99},  # never requested
-         f"render skipped session={owner} version=99 outcome=unknown-render"),
-        ((), {"session_id": other, "version": 1},  # the other session's version
-         f"render skipped session={other} version=1 outcome=unknown-render"),
+        (
+            (),
+            {"session_id": owner, "version": 99},  # never requested
+            f"render skipped session={owner} version=99 outcome=unknown-render",
+        ),
+        (
+            (),
+            {"session_id": other, "version": 1},  # the other session's version
+            f"render skipped session={other} version=1 outcome=unknown-render",
+        ),
     ]
     not_json = "Received invalid task message: Refusing to deserialize untrusted content"
-    before = namespace_state(store)
-    # The first render's task ends just after its record is ready (the boot check is queued
-    # in between): count from after its "succeeded" line.
+    # The first render's task ends just after its record is ready (the boot check is queued,
+    # the reuse index and the collector's indexes written in between): count, and take the
+    # namespace's state, from after its "succeeded" line.
     succeeded = re.compile(rf"Task {re.escape(TASK_NAME)}\[[^\]]+\] succeeded")
     wait_for(lambda: succeeded.search(worker.log) is not None, 10, "the first render's end")
+    before = namespace_state(store)
     received = worker.log.count(f"Task {TASK_NAME}[")
     celery = create_celery(settings)
     try:
         for args, kwargs, _ in poison:
             celery.send_task(TASK_NAME, args=args, kwargs=kwargs, queue=settings.queue)
-        celery.send_task(TASK_NAME, kwargs={"session_id": owner, "version": 1},
-                         queue=settings.queue, serializer="pickle")
+        celery.send_task(
+            TASK_NAME,
+            kwargs={"session_id": owner, "version": 1},
+            queue=settings.queue,
+            serializer="pickle",
+        )
     finally:
         celery.close()
     lines = [line for _, _, line in poison] + [not_json]

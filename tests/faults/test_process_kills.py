@@ -18,14 +18,18 @@ from services import wait_for
 from stage_samples import HELLO, SHIFTCAL
 
 from worker.models import RenderRecord
-from worker.redis_client import connect_redis
-from worker.sessions import RedisStores
+from worker.state.connection import connect_redis
+from worker.state.stores import RedisStores
 
 pytestmark = pytest.mark.integration
 
 # Build < soft < hard < visibility, all small, so a whole lost worker is noticed in seconds.
-SMALL_LIMITS = {"STAGE_BUILD_TIMEOUT_S": "3", "STAGE_SOFT_TIME_LIMIT_S": "4",
-                "STAGE_HARD_TIME_LIMIT_S": "5", "STAGE_VISIBILITY_TIMEOUT_S": "6"}
+SMALL_LIMITS = {
+    "STAGE_BUILD_TIMEOUT_S": "3",
+    "STAGE_SOFT_TIME_LIMIT_S": "4",
+    "STAGE_HARD_TIME_LIMIT_S": "5",
+    "STAGE_VISIBILITY_TIMEOUT_S": "6",
+}
 NO_REAPER = {"STAGE_REAP_INTERVAL_S": "0"}  # only the broker may bring the message back
 
 
@@ -58,10 +62,14 @@ def assert_one_ready_record(store: RedisStores, session_id: str, version: int) -
     return record
 
 
-def wait_status(store: RedisStores, session_id: str, version: int, status: str,
-                timeout: float) -> None:
-    wait_for(lambda: store.records.get(session_id, version).status == status, timeout,
-             f"render {version} to be {status}")
+def wait_status(
+    store: RedisStores, session_id: str, version: int, status: str, timeout: float
+) -> None:
+    wait_for(
+        lambda: store.records.get(session_id, version).status == status,
+        timeout,
+        f"render {version} to be {status}",
+    )
 
 
 def process_tree(pid: int) -> list[int]:
@@ -76,7 +84,15 @@ def store(namespace) -> RedisStores:
     return RedisStores(connect_redis(namespace.redis_url), namespace.settings())
 
 
-def test_killed_pool_child_render_completes_once(namespace, start_worker, slow_esbuild, store):
+@pytest.fixture
+def each_store(each_namespace) -> RedisStores:
+    return RedisStores(connect_redis(each_namespace.redis_url), each_namespace.settings())
+
+
+def test_killed_pool_child_render_completes_once(
+    each_namespace, start_worker, slow_esbuild, each_store
+):
+    namespace, store = each_namespace, each_store
     worker = start_worker(namespace, STAGE_ESBUILD_BINARY=slow_esbuild(3), **NO_REAPER)
     with namespace.client() as client:
         session = client.sessions.create(name="killed child")
@@ -98,10 +114,13 @@ def test_killed_pool_child_render_completes_once(namespace, start_worker, slow_e
     assert log.count(f"render session={session.id} version={version} outcome=ready") == 1
 
 
-def test_killed_worker_render_is_redelivered_to_another_worker(namespace, start_worker,
-                                                                slow_esbuild, store):
-    first = start_worker(namespace, STAGE_ESBUILD_BINARY=slow_esbuild(2), **SMALL_LIMITS,
-                         **NO_REAPER)
+def test_killed_worker_render_is_redelivered_to_another_worker(
+    each_namespace, start_worker, slow_esbuild, each_store
+):
+    namespace, store = each_namespace, each_store
+    first = start_worker(
+        namespace, STAGE_ESBUILD_BINARY=slow_esbuild(2), **SMALL_LIMITS, **NO_REAPER
+    )
     visibility_s = float(SMALL_LIMITS["STAGE_VISIBILITY_TIMEOUT_S"])
     with namespace.client() as client:
         session = client.sessions.create(name="killed worker")
@@ -116,24 +135,33 @@ def test_killed_worker_render_is_redelivered_to_another_worker(namespace, start_
         killed = time.monotonic()
         first.proc.wait(10)
         second = start_worker(namespace, **SMALL_LIMITS, **NO_REAPER)
+        taking = time.monotonic()
         record = client.sessions.wait_for_render(session.id, version, timeout=40)
         ready = time.monotonic()
 
-    print(f"\nkill -> ready {ready - killed:.1f} s (sent -> ready {ready - sent:.1f} s, "
-          f"visibility timeout {visibility_s:g} s)")
+    print(
+        f"\nkill -> ready {ready - killed:.1f} s (sent -> ready {ready - sent:.1f} s, "
+        f"visibility timeout {visibility_s:g} s)"
+    )
     assert record.status == "ready", record.error
     assert record.attempts == 2
-    # Not before the message's visibility timeout ran out, and not long after it.
-    assert ready - sent >= visibility_s
-    assert visibility_s - 3 <= ready - killed <= visibility_s + 20
+    if namespace.broker_url:
+        # RabbitMQ requeues a lost consumer's messages when its connection closes: the
+        # render is redelivered as soon as a worker is there to take it, no timeout waited.
+        assert ready - taking < visibility_s - 2
+    else:
+        # Not before the message's visibility timeout ran out, and not long after it.
+        assert ready - sent >= visibility_s
+        assert visibility_s - 3 <= ready - killed <= visibility_s + 20
     assert_one_ready_record(store, session.id, version)
     assert_published(record)
     assert f"render session={session.id} version={version} outcome=ready" not in first.log
     second.wait_logged(f"render session={session.id} version={version} outcome=ready")
 
 
-def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_worker, store,
-                                                               s3_endpoint, bucket):
+def test_crash_during_upload_never_publishes_a_partial_version(
+    namespace, start_worker, store, s3_endpoint, bucket
+):
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     proxy = TcpProxy(int(s3_endpoint.rsplit(":", 1)[1]))
     try:
@@ -143,7 +171,8 @@ def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_
             session = client.sessions.create(name="crash in upload")
             client.sessions.push_files(session.id, HELLO)
             first = client.sessions.wait_for_render(
-                session.id, client.sessions.render(session.id).version, timeout=45)
+                session.id, client.sessions.render(session.id).version, timeout=45
+            )
             assert first.status == "ready", first.error
             client.sessions.push_files(session.id, SHIFTCAL)
             proxy.delay_s = 0.8  # uploads crawl: each chunk the worker sends waits 0.8 s
@@ -153,15 +182,17 @@ def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_
 
             def some_assets_uploaded() -> bool:
                 listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-                names = {obj["Key"][len(prefix):] for obj in listed}
+                names = {obj["Key"][len(prefix) :] for obj in listed}
                 assert "index.html" not in names, "missed the window between assets and index"
                 return bool(names)
 
             wait_for(some_assets_uploaded, 30, "the first asset of the new version")
             kill(child, signal.SIGKILL)
             proxy.down()  # the crash also cuts every request the proxy still holds
-            names = {obj["Key"][len(prefix):] for obj in
-                     s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
+            names = {
+                obj["Key"][len(prefix) :]
+                for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+            }
             crashed = store.records.get(session.id, version)
             live = getattr(store.sessions.status(session.id).live, "version", None)
             proxy.delay_s = 0
@@ -183,7 +214,9 @@ def test_crash_during_upload_never_publishes_a_partial_version(namespace, start_
     assert record.attempts == 2
     assert store.sessions.status(session.id).live.version == version
     manifest = assert_published(record)
-    stored = {obj["Key"][len(prefix):] for obj in
-              s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]}
+    stored = {
+        obj["Key"][len(prefix) :]
+        for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    }
     assert stored == {f["path"] for f in manifest["files"]} | {"manifest.json"}
     assert "WorkerLostError" in worker.log

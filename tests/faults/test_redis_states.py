@@ -14,17 +14,23 @@ import redis
 from services import wait_for
 from stage_samples import HELLO
 
-from worker.redis_client import redis_errors
+from worker.state.connection import redis_errors
 
 pytestmark = pytest.mark.integration
 
-RETRY_ENV = {"STAGE_REAP_INTERVAL_S": "0", "STAGE_RETRY_BACKOFF_S": "0.3",
-             "STAGE_RETRY_BACKOFF_MAX_S": "1", "STAGE_RENDER_MAX_RETRIES": "20"}
+RETRY_ENV = {
+    "STAGE_REAP_INTERVAL_S": "0",
+    "STAGE_RETRY_BACKOFF_S": "0.3",
+    "STAGE_RETRY_BACKOFF_MAX_S": "1",
+    "STAGE_RENDER_MAX_RETRIES": "20",
+}
 
 
 def retry_reasons(log: str, session_id: str) -> list[str]:
-    pattern = rf"render session={session_id} version=\d+ outcome=retry attempt=\d+ in=[\d.]+s " \
-              r"reason=(.*)"
+    pattern = (
+        rf"render session={session_id} version=\d+ outcome=retry attempt=\d+ in=[\d.]+s "
+        r"reason=(.*)"
+    )
     return re.findall(pattern, log)
 
 
@@ -44,8 +50,9 @@ def wait_ready(namespace, store_url: str, session_id: str, version: int):
         return client.sessions.wait_for_render(session_id, version, timeout=45)
 
 
-def test_render_retries_while_redis_is_out_of_memory_and_ends_ready(namespace, own_redis,
-                                                                     start_worker):
+def test_render_retries_while_redis_is_out_of_memory_and_ends_ready(
+    namespace, own_redis, start_worker
+):
     session_id, version = queued_render(namespace, own_redis.url)
     server = redis.Redis(port=own_redis.port)
     server.config_set("maxmemory", 1)  # every write is refused with OOM from here on
@@ -57,14 +64,20 @@ def test_render_retries_while_redis_is_out_of_memory_and_ends_ready(namespace, o
 
     assert record.status == "ready", record.error
     reasons = retry_reasons(worker.log, session_id)
-    assert all(r.startswith("StoreUnavailableError: Redis did not serve the request: "
-                            "OutOfMemoryError: command not allowed when used memory > "
-                            "'maxmemory'") for r in reasons), reasons
+    assert all(
+        r.startswith(
+            "StoreUnavailableError: Redis did not serve the request: "
+            "OutOfMemoryError: command not allowed when used memory > "
+            "'maxmemory'"
+        )
+        for r in reasons
+    ), reasons
     assert "internal error" not in worker.log
 
 
 def test_render_retries_while_its_redis_is_a_read_only_replica_and_ends_ready(
-        namespace, own_redis, another_redis, start_worker):
+    namespace, own_redis, another_redis, start_worker
+):
     session_id, version = queued_render(namespace, own_redis.url)
     # Fail over the way an operator would: the other server takes a copy, becomes the
     # primary, and the test's server follows it as a read-only replica.
@@ -73,8 +86,11 @@ def test_render_retries_while_its_redis_is_a_read_only_replica_and_ends_ready(
     wait_for(lambda: primary.info("replication")["master_link_status"] == "up", 20, "a copy")
     primary.replicaof("no", "one")
     replica.replicaof("127.0.0.1", another_redis.port)
-    wait_for(lambda: replica.info("replication").get("master_link_status") == "up", 20,
-             "the test's server to follow the other")
+    wait_for(
+        lambda: replica.info("replication").get("master_link_status") == "up",
+        20,
+        "the test's server to follow the other",
+    )
     worker = start_worker(namespace, **store_env(namespace, own_redis.url), **RETRY_ENV)
 
     wait_for(lambda: len(retry_reasons(worker.log, session_id)) >= 2, 30, "two retries")
@@ -83,15 +99,18 @@ def test_render_retries_while_its_redis_is_a_read_only_replica_and_ends_ready(
 
     assert record.status == "ready", record.error
     reasons = retry_reasons(worker.log, session_id)
-    assert all(r.startswith("StoreUnavailableError: Redis did not serve the request: "
-                            "ReadOnlyError: You can't write against a read only replica.")
-               for r in reasons), reasons
+    assert all(
+        r.startswith(
+            "StoreUnavailableError: Redis did not serve the request: "
+            "ReadOnlyError: You can't write against a read only replica."
+        )
+        for r in reasons
+    ), reasons
     assert "internal error" not in worker.log
 
 
 def test_a_bug_in_our_own_script_is_not_mistaken_for_an_outage(own_redis):
     client = redis.Redis(port=own_redis.port)
-    with pytest.raises(redis.ResponseError, match="Wrong number of args") as info, \
-            redis_errors():
+    with pytest.raises(redis.ResponseError, match="Wrong number of args") as info, redis_errors():
         client.eval("return redis.call('SET')", 0)
     assert type(info.value) is redis.ResponseError  # not retried: the render ends at once

@@ -21,10 +21,18 @@ COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text
 WORKER_SERVICE: dict[str, Any] = COMPOSE["services"]["worker"]
 # What differs between compose and a test: where Redis and S3 are, the test's own key
 # prefix and queue, and a metrics port per container (they share the host's network).
-ENDPOINT_KEYS = frozenset({
-    "STAGE_REDIS_URL", "STAGE_S3_ENDPOINT_URL", "STAGE_PUBLIC_BASE_URL", "STAGE_S3_BUCKET",
-    "STAGE_KEY_PREFIX", "STAGE_QUEUE", "STAGE_CHECK_QUEUE", "STAGE_METRICS_PORT",
-})
+ENDPOINT_KEYS = frozenset(
+    {
+        "STAGE_REDIS_URL",
+        "STAGE_S3_ENDPOINT_URL",
+        "STAGE_PUBLIC_BASE_URL",
+        "STAGE_S3_BUCKET",
+        "STAGE_KEY_PREFIX",
+        "STAGE_QUEUE",
+        "STAGE_CHECK_QUEUE",
+        "STAGE_METRICS_PORT",
+    }
+)
 
 
 def compose_env(namespace: Any, **extra: str) -> dict[str, str]:
@@ -48,8 +56,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 @pytest.fixture(scope="session")
 def podman() -> Podman:
     absent = missing_tools()
-    how = ("install them as root (Debian: apt-get install podman runc debootstrap); "
-           ".ci/run does")
+    how = "install them as root (Debian: apt-get install podman runc debootstrap); .ci/run does"
     if absent:
         missing("podman", f"{', '.join(absent)} not found: {how}")
     engine = Podman()
@@ -76,17 +83,33 @@ def checker_image(podman: Podman, bases: dict[str, str]) -> str:
 @pytest.fixture
 def in_image(podman: Podman, worker_image: str) -> Callable[..., Any]:
     """Run a command in a fresh container of the worker image; the finished process."""
-    def run(*command: str, env: dict[str, str] | None = None, image: str = worker_image,
-            timeout: float = 120) -> Any:
+
+    def run(
+        *command: str,
+        env: dict[str, str] | None = None,
+        image: str = worker_image,
+        timeout: float = 120,
+    ) -> Any:
         env_args = [f"--env={k}={v}" for k, v in (env or {}).items()]
-        return podman("run", "--rm", "--network=host", "--no-healthcheck", *env_args,
-                      image, *command, timeout=timeout, check=False)
+        return podman(
+            "run",
+            "--rm",
+            "--network=host",
+            "--no-healthcheck",
+            *env_args,
+            image,
+            *command,
+            timeout=timeout,
+            check=False,
+        )
+
     return run
 
 
 @pytest.fixture
-def start_container(podman: Podman, worker_image: str, tmp_path: Path
-                    ) -> Iterator[Callable[..., Container]]:
+def start_container(
+    podman: Podman, worker_image: str, tmp_path: Path
+) -> Iterator[Callable[..., Container]]:
     """Start worker containers as compose would (its command, environment and shm size);
     their logs are kept in the test's folder and the containers removed at the end."""
     started: list[Container] = []
@@ -94,9 +117,14 @@ def start_container(podman: Podman, worker_image: str, tmp_path: Path
     def start(namespace: Any, *options: str, **extra_env: str) -> Container:
         """``options`` are more ``podman run`` options (a volume); ``extra_env`` more
         settings (short time limits)."""
-        container = Container(podman, worker_image, compose_env(namespace, **extra_env),
-                              WORKER_SERVICE["command"],
-                              f"--shm-size={WORKER_SERVICE['shm_size']}", *options)
+        container = Container(
+            podman,
+            worker_image,
+            compose_env(namespace, **extra_env),
+            WORKER_SERVICE["command"],
+            f"--shm-size={WORKER_SERVICE['shm_size']}",
+            *options,
+        )
         started.append(container)
         container.wait_ready()
         return container

@@ -42,8 +42,11 @@ def build_inputs(dockerfile: Path = ROOT / "Dockerfile") -> list[Path]:
     """Every file the build reads: the Dockerfile, .dockerignore and the files under each
     context path a ``COPY`` names, less what .dockerignore leaves out."""
     ignore = ROOT / ".dockerignore"
-    patterns = [line.strip().removeprefix("**/") for line in ignore.read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip().removeprefix("**/")
+        for line in ignore.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
     def ignored(path: Path) -> bool:
         parts = path.relative_to(ROOT).parts
@@ -74,13 +77,22 @@ class Podman:
     def __init__(self) -> None:
         self.env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
 
-    def __call__(self, *args: str, timeout: float = 120, check: bool = True
-                 ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(["podman", *args], env=self.env, capture_output=True,
-                                text=True, timeout=timeout, check=False)
+    def __call__(
+        self, *args: str, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["podman", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if check and result.returncode != 0:
-            raise RuntimeError(f"podman {' '.join(args)} exited with {result.returncode}:\n"
-                               f"{result.stdout}{result.stderr}")
+            raise RuntimeError(
+                f"podman {' '.join(args)} exited with {result.returncode}:\n"
+                f"{result.stdout}{result.stderr}"
+            )
         return result
 
     def works(self) -> str | None:
@@ -95,14 +107,20 @@ class Podman:
         """Build arguments naming the stand-ins of the official bases, made once per
         version of the script that makes them."""
         key = digest([BASES_SCRIPT])
-        bases = {"PYTHON_IMAGE": f"localhost/stage-base-python:{key}",
-                 "NODE_IMAGE": f"localhost/stage-base-node:{key}"}
+        bases = {
+            "PYTHON_IMAGE": f"localhost/stage-base-python:{key}",
+            "NODE_IMAGE": f"localhost/stage-base-node:{key}",
+        }
         if all(self.exists(tag) for tag in bases.values()):
             REPORT.append(f"stand-in bases: kept ({key})")
             return bases
         started = time.monotonic()
-        subprocess.run([str(BASES_SCRIPT), bases["PYTHON_IMAGE"], bases["NODE_IMAGE"]],
-                       env=self.env, check=True, timeout=BUILD_TIMEOUT_S)
+        subprocess.run(
+            [str(BASES_SCRIPT), bases["PYTHON_IMAGE"], bases["NODE_IMAGE"]],
+            env=self.env,
+            check=True,
+            timeout=BUILD_TIMEOUT_S,
+        )
         REPORT.append(f"stand-in bases: built in {time.monotonic() - started:.0f} s ({key})")
         for tag in bases.values():
             self.remove_other_tags(tag)
@@ -110,8 +128,11 @@ class Podman:
 
     def build(self, target: str, build_args: dict[str, str]) -> str:
         """The image of ``target`` for the current inputs, built unless podman has it."""
-        key = digest(build_inputs()) + "-" + hashlib.sha256(
-            json.dumps(build_args, sort_keys=True).encode()).hexdigest()[:8]
+        key = (
+            digest(build_inputs())
+            + "-"
+            + hashlib.sha256(json.dumps(build_args, sort_keys=True).encode()).hexdigest()[:8]
+        )
         tag = f"localhost/stage-render-{target}:{key}"
         if self.exists(tag):
             REPORT.append(f"{tag}: kept, {self.size_bytes(tag) / 1e6:.0f} MB")
@@ -119,11 +140,22 @@ class Podman:
         mounts = [f"--volume={p}:{p}:ro" for p in BUILD_MOUNTS if Path(p).exists()]
         args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
         started = time.monotonic()
-        self("build", "--isolation=chroot", "--network=host", "--format=docker",
-             f"--target={target}", f"--tag={tag}", *mounts, *args, str(ROOT),
-             timeout=BUILD_TIMEOUT_S)
-        REPORT.append(f"{tag}: built in {time.monotonic() - started:.0f} s, "
-                      f"{self.size_bytes(tag) / 1e6:.0f} MB")
+        self(
+            "build",
+            "--isolation=chroot",
+            "--network=host",
+            "--format=docker",
+            f"--target={target}",
+            f"--tag={tag}",
+            *mounts,
+            *args,
+            str(ROOT),
+            timeout=BUILD_TIMEOUT_S,
+        )
+        REPORT.append(
+            f"{tag}: built in {time.monotonic() - started:.0f} s, "
+            f"{self.size_bytes(tag) / 1e6:.0f} MB"
+        )
         self.remove_other_tags(tag)
         return tag
 
@@ -152,14 +184,24 @@ class Podman:
 class Container:
     """A detached container on the host's network; removed by ``remove()``."""
 
-    def __init__(self, podman: Podman, image: str, env: dict[str, str], command: list[str],
-                 *options: str) -> None:
+    def __init__(
+        self, podman: Podman, image: str, env: dict[str, str], command: list[str], *options: str
+    ) -> None:
         self.podman = podman
         self.name = f"stage-test-{uuid.uuid4().hex[:10]}"
         env_args = [f"--env={k}={v}" for k, v in env.items()]
         # The tests read the HEALTHCHECK and run it themselves; podman's timer needs systemd.
-        podman("run", "--detach", f"--name={self.name}", "--network=host", "--no-healthcheck",
-               *options, *env_args, image, *command)
+        podman(
+            "run",
+            "--detach",
+            f"--name={self.name}",
+            "--network=host",
+            "--no-healthcheck",
+            *options,
+            *env_args,
+            image,
+            *command,
+        )
 
     @property
     def log(self) -> str:
@@ -180,8 +222,9 @@ class Container:
             if not self.running():
                 raise RuntimeError(f"container {self.name} exited:\n{log}")
             time.sleep(0.25)
-        raise TimeoutError(f"{pattern!r} not in the log of {self.name} after {timeout}s:\n"
-                           f"{self.log}")
+        raise TimeoutError(
+            f"{pattern!r} not in the log of {self.name} after {timeout}s:\n{self.log}"
+        )
 
     def wait_ready(self, timeout: float = 90) -> None:
         self.wait_logged(r" ready\.", timeout)

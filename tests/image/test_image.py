@@ -30,11 +30,26 @@ def test_node_runs_in_the_image_as_the_worker_user(in_image):
 
 
 def test_image_holds_no_compilers_npm_git_or_tests(podman, worker_image, in_image):
-    found = in_image("sh", "-c", "for tool in gcc cc c++ make npm npx git; do "
-                                 "command -v $tool; done; true")
+    found = in_image(
+        "sh", "-c", "for tool in gcc cc c++ make npm npx git; do command -v $tool; done; true"
+    )
     assert found.returncode == 0 and found.stdout == "", found.stdout + found.stderr
-    leftovers = in_image("find", "/", "-xdev", "(", "-name", ".git", "-o", "-path", "/app/tests",
-                         "-o", "-path", "/app/bench", ")", "-print")
+    leftovers = in_image(
+        "find",
+        "/",
+        "-xdev",
+        "(",
+        "-name",
+        ".git",
+        "-o",
+        "-path",
+        "/app/tests",
+        "-o",
+        "-path",
+        "/app/bench",
+        ")",
+        "-print",
+    )
     assert leftovers.stdout == "", leftovers.stdout
     # The runtime's packages do come from `npm ci` in the Node stage.
     esbuild = in_image("sh", "-c", "ls /app/bundler/runtime/node_modules/@esbuild/")
@@ -43,14 +58,18 @@ def test_image_holds_no_compilers_npm_git_or_tests(podman, worker_image, in_imag
     assert podman.size_bytes(worker_image) < 1e9
 
 
-def test_healthcheck_passes_against_live_redis_and_s3(podman, worker_image, in_image,
-                                                       namespace):
+def test_healthcheck_passes_against_live_redis_and_s3(podman, worker_image, in_image, namespace):
     healthcheck = podman.healthcheck(worker_image)
     assert healthcheck[0] == "CMD"
     result = in_image(*healthcheck[1:], env=compose_env(namespace))
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[:2] for line in result.stdout.splitlines()] == [
-        ["ok", "redis"], ["ok", "storage"], ["ok", "esbuild"], ["ok", "tailwind"]], result.stdout
+        ["ok", "redis"],
+        ["ok", "storage"],
+        ["ok", "esbuild"],
+        ["ok", "tailwind"],
+        ["ok", "tailwind3"],
+    ], result.stdout
 
 
 def test_healthcheck_fails_when_redis_is_down(podman, worker_image, in_image, namespace):
@@ -83,8 +102,14 @@ def test_tests_override_only_the_endpoints_of_the_compose_environment(namespace)
 
 def test_image_tag_hashes_every_file_the_build_copies_and_no_host_node_modules():
     inputs = {path.relative_to(ROOT).as_posix() for path in build_inputs()}
-    assert {"Dockerfile", ".dockerignore", "pyproject.toml", "README.md",
-            "bundler/runtime/package-lock.json", "templates/index.html.j2",
-            "worker/cli.py"} <= inputs
+    assert {
+        "Dockerfile",
+        ".dockerignore",
+        "pyproject.toml",
+        "README.md",
+        "bundler/runtime/package-lock.json",
+        "templates/index.html.j2",
+        "worker/cli/__init__.py",
+    } <= inputs
     assert not [p for p in inputs if "node_modules" in p or "__pycache__" in p]
     assert not [p for p in inputs if p.startswith(("tests/", "bench/", ".venv/"))]

@@ -15,26 +15,40 @@ from podman import BUILD_TIMEOUT_S, ROOT
 from services import wait_for
 
 from bundler import Runtime
-from worker.sessions import RedisStores
+from worker.state.stores import RedisStores
 
-pytestmark = [pytest.mark.image, pytest.mark.browser, pytest.mark.integration,
-              pytest.mark.timeout(BUILD_TIMEOUT_S + 300)]
+pytestmark = [
+    pytest.mark.image,
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.timeout(BUILD_TIMEOUT_S + 300),
+]
 
 SESSIONS = 20
 # Build < soft < hard < visibility, small, so a lost container is noticed in seconds; the
 # build timeout still outlasts a slow esbuild's start.
-SMALL_LIMITS = {"STAGE_BUILD_TIMEOUT_S": "14", "STAGE_SOFT_TIME_LIMIT_S": "15",
-                "STAGE_HARD_TIME_LIMIT_S": "16", "STAGE_VISIBILITY_TIMEOUT_S": "17"}
+SMALL_LIMITS = {
+    "STAGE_BUILD_TIMEOUT_S": "14",
+    "STAGE_SOFT_TIME_LIMIT_S": "15",
+    "STAGE_HARD_TIME_LIMIT_S": "16",
+    "STAGE_VISIBILITY_TIMEOUT_S": "17",
+}
 NO_REAPER = {"STAGE_REAP_INTERVAL_S": "0"}  # only the broker may bring a message back
 IN_IMAGE_ESBUILD = Path("/app") / Runtime().binary.relative_to(ROOT)
 
 
 def app(title: str) -> list[dict[str, str]]:
     """A heading styled with a Tailwind class: the image compiles Tailwind with its Node."""
-    return [{"path": "/app/App.tsx",
-             "content": ("export default function App() {\n"
-                         f'  return <h1 className="text-3xl">{title}</h1>;\n'
-                         "}\n")}]
+    return [
+        {
+            "path": "/app/App.tsx",
+            "content": (
+                "export default function App() {\n"
+                f'  return <h1 className="text-3xl">{title}</h1>;\n'
+                "}\n"
+            ),
+        }
+    ]
 
 
 def outcome(session_id: str, version: int, status: str = "ready") -> str:
@@ -55,6 +69,7 @@ def slow_esbuild(tmp_path: Path):
         script.write_text(f'#!/bin/sh\nsleep {seconds}\nexec "{IN_IMAGE_ESBUILD}" "$@"\n')
         script.chmod(0o755)
         return f"--volume={folder}:/opt/slow-esbuild:ro", f"/opt/slow-esbuild/{script.name}"
+
     return make
 
 
@@ -65,15 +80,19 @@ def store(namespace) -> Iterator[RedisStores]:
     stores.close()
 
 
-def wait_status(store: RedisStores, session_id: str, version: int, status: str,
-                timeout: float) -> None:
-    wait_for(lambda: store.records.get(session_id, version).status == status, timeout,
-             f"render {version} to be {status}")
+def wait_status(
+    store: RedisStores, session_id: str, version: int, status: str, timeout: float
+) -> None:
+    wait_for(
+        lambda: store.records.get(session_id, version).status == status,
+        timeout,
+        f"render {version} to be {status}",
+    )
 
 
-def test_two_worker_containers_render_sessions_that_open_in_chromium(namespace,
-                                                                      start_container,
-                                                                      browser):
+def test_two_worker_containers_render_sessions_that_open_in_chromium(
+    namespace, start_container, browser
+):
     containers = [start_container(namespace), start_container(namespace)]
     started = time.monotonic()
     with namespace.client() as client:
@@ -82,8 +101,10 @@ def test_two_worker_containers_render_sessions_that_open_in_chromium(namespace,
             session = client.sessions.create(name=f"preview {index}")
             client.sessions.push_files(session.id, app(f"Preview {index}"))
             tickets.append((index, session.id, client.sessions.render(session.id).version))
-        records = [(index, client.sessions.wait_for_render(session_id, version, timeout=90))
-                   for index, session_id, version in tickets]
+        records = [
+            (index, client.sessions.wait_for_render(session_id, version, timeout=90))
+            for index, session_id, version in tickets
+        ]
     print(f"\n{SESSIONS} renders on two containers in {time.monotonic() - started:.1f} s")
 
     context = browser.new_context()
@@ -106,8 +127,7 @@ def test_two_worker_containers_render_sessions_that_open_in_chromium(namespace,
     assert all("outcome" in log for log in logs), "one container rendered nothing"
 
 
-def test_stopped_container_finishes_its_render(namespace, start_container, slow_esbuild,
-                                               store):
+def test_stopped_container_finishes_its_render(namespace, start_container, slow_esbuild, store):
     volume, esbuild = slow_esbuild(4)
     container = start_container(namespace, volume, STAGE_ESBUILD_BINARY=esbuild, **NO_REAPER)
     with namespace.client() as client:
@@ -126,12 +146,14 @@ def test_stopped_container_finishes_its_render(namespace, start_container, slow_
     assert re.search(outcome(session.id, version), container.log)
 
 
-def test_killed_container_render_completes_on_the_other(namespace, start_container,
-                                                        slow_esbuild, store):
+def test_killed_container_render_completes_on_the_other(
+    namespace, start_container, slow_esbuild, store
+):
     # The render stays in the first container's esbuild start while the second one starts.
     volume, esbuild = slow_esbuild(10)
-    first = start_container(namespace, volume, STAGE_ESBUILD_BINARY=esbuild, **SMALL_LIMITS,
-                            **NO_REAPER)
+    first = start_container(
+        namespace, volume, STAGE_ESBUILD_BINARY=esbuild, **SMALL_LIMITS, **NO_REAPER
+    )
     with namespace.client() as client:
         session = client.sessions.create(name="killed mid-render")
         client.sessions.push_files(session.id, app("Killed"))
@@ -141,8 +163,10 @@ def test_killed_container_render_completes_on_the_other(namespace, start_contain
         first.kill()
         killed = time.monotonic()
         record = client.sessions.wait_for_render(session.id, version, timeout=60)
-        print(f"\nkill -> ready {time.monotonic() - killed:.1f} s (visibility timeout "
-              f"{SMALL_LIMITS['STAGE_VISIBILITY_TIMEOUT_S']} s)")
+        print(
+            f"\nkill -> ready {time.monotonic() - killed:.1f} s (visibility timeout "
+            f"{SMALL_LIMITS['STAGE_VISIBILITY_TIMEOUT_S']} s)"
+        )
 
     assert record.status == "ready", record.error
     assert record.attempts == 2

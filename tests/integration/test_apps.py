@@ -24,8 +24,12 @@ AUTHOR = "user@the-shift.dev"
 
 
 def page(text: str) -> list[dict[str, str]]:
-    return [{"path": "/app/App.tsx",
-             "content": f"export default function App() {{ return <h1>{text}</h1>; }}\n"}]
+    return [
+        {
+            "path": "/app/App.tsx",
+            "content": f"export default function App() {{ return <h1>{text}</h1>; }}\n",
+        }
+    ]
 
 
 def render(client, session_id, files):
@@ -45,14 +49,24 @@ def pointer(client, bucket, sid, channel):
     return json.loads(body.read())
 
 
-@pytest.fixture
-def published(stack, bucket):
-    client, _ = stack
+def publish_first(client, bucket):
     session = client.sessions.create(name="shiftcal-preview")
     assert render(client, session.id, page("first")).status == "ready"
-    app = client.apps.publish(session.id, name="shiftcal-preview",
-                              description="Calendar smoke app", author=AUTHOR)
+    app = client.apps.publish(
+        session.id, name="shiftcal-preview", description="Calendar smoke app", author=AUTHOR
+    )
     return client, session, app, bucket
+
+
+@pytest.fixture
+def published(stack, bucket):
+    return publish_first(stack[0], bucket)
+
+
+@pytest.fixture
+def published_each(each_stack, bucket):
+    """An app published on each configuration in turn."""
+    return publish_first(each_stack[0], bucket)
 
 
 def test_publish_creates_an_app_whose_preview_points_at_the_new_version(published):
@@ -60,7 +74,11 @@ def test_publish_creates_an_app_whose_preview_points_at_the_new_version(publishe
     assert app.sid.startswith("app_") and app.app_version_sid.startswith("ver_")
     current = client.apps.get(app.sid)
     assert (current.name, current.description, current.author, current.status) == (
-        "shiftcal-preview", "Calendar smoke app", AUTHOR, "active")
+        "shiftcal-preview",
+        "Calendar smoke app",
+        AUTHOR,
+        "active",
+    )
     assert [v.app_version_sid for v in current.versions] == [app.app_version_sid]
     assert current.versions[0].render_version == 1
     channels = client.apps.channels(app.sid)
@@ -89,8 +107,8 @@ def test_app_version_is_a_copy_that_later_renders_never_change(published):
     assert client.apps.get(app.sid).versions == [frozen]
 
 
-def test_promote_and_roll_back_move_production_without_rebuilding(published):
-    client, session, app, bucket = published
+def test_promote_and_roll_back_move_production_without_rebuilding(published_each):
+    client, session, app, bucket = published_each
     first = app.app_version_sid
     assert render(client, session.id, page("second")).status == "ready"
     second = client.apps.publish(session.id, app_sid=app.sid).app_version_sid
@@ -107,8 +125,7 @@ def test_promote_and_roll_back_move_production_without_rebuilding(published):
     assert channels.production.revision == 2
     assert pointer(client, bucket, app.sid, "production")["appVersionSid"] == first
     script = json.loads(fetch(channels.production.url.rsplit("/", 1)[0] + "/manifest.json"))
-    assert b"first" in fetch(channels.production.url.rsplit("/", 1)[0] + "/"
-                             + script["scripts"][0])
+    assert b"first" in fetch(channels.production.url.rsplit("/", 1)[0] + "/" + script["scripts"][0])
     assert client.sessions.status(session.id).render.version == renders_before
     assert [v.app_version_sid for v in client.apps.get(app.sid).versions] == [second, first]
 

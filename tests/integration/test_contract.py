@@ -20,22 +20,37 @@ def envelope(queue: str, session_id: str, version: int) -> str:
     task_id = str(uuid.uuid4())
     kwargs = {"session_id": session_id, "version": version}
     body = [[], kwargs, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
-    return json.dumps({
-        "body": base64.b64encode(json.dumps(body).encode()).decode(),
-        "content-encoding": "utf-8",
-        "content-type": "application/json",
-        "headers": {
-            "lang": "py", "task": "stage.render", "id": task_id, "root_id": task_id,
-            "parent_id": None, "group": None, "retries": 0, "eta": None, "expires": None,
-            "timelimit": [None, None], "argsrepr": "()", "kwargsrepr": repr(kwargs),
-            "origin": "gateway-in-another-language",
-        },
-        "properties": {
-            "correlation_id": task_id, "reply_to": "", "delivery_mode": 2,
-            "delivery_info": {"exchange": "", "routing_key": queue},
-            "priority": 0, "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
-        },
-    })
+    return json.dumps(
+        {
+            "body": base64.b64encode(json.dumps(body).encode()).decode(),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": {
+                "lang": "py",
+                "task": "stage.render",
+                "id": task_id,
+                "root_id": task_id,
+                "parent_id": None,
+                "group": None,
+                "retries": 0,
+                "eta": None,
+                "expires": None,
+                "timelimit": [None, None],
+                "argsrepr": "()",
+                "kwargsrepr": repr(kwargs),
+                "origin": "gateway-in-another-language",
+            },
+            "properties": {
+                "correlation_id": task_id,
+                "reply_to": "",
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": queue},
+                "priority": 0,
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+    )
 
 
 def test_gateway_writing_keys_and_pushing_the_message_gets_a_render(namespace, start_worker):
@@ -47,8 +62,14 @@ def test_gateway_writing_keys_and_pushing_the_message_gets_a_render(namespace, s
     base = f"{prefix}session:{{{sid}}}"
     scope = "https://www.googleapis.com/auth/drive.readonly"
 
-    r.hset(base, mapping={"name": "from another gateway", "createdAt": "2026-11-28T14:00:00Z",
-                          "googleScopes": json.dumps([scope])})
+    r.hset(
+        base,
+        mapping={
+            "name": "from another gateway",
+            "createdAt": "2026-11-28T14:00:00Z",
+            "googleScopes": json.dumps([scope]),
+        },
+    )
     r.hset(f"{base}:files", "/app/App.tsx", HELLO[0]["content"].encode())
     version = r.incr(f"{base}:version")
     queued = {"version": version, "status": "queued", "requestedAt": "2026-11-28T14:00:01Z"}
@@ -69,5 +90,6 @@ def test_gateway_writing_keys_and_pushing_the_message_gets_a_render(namespace, s
     with namespace.client() as client:  # and the Python client reads what it wrote
         status = client.sessions.status(sid)
         assert status.live.version == 1 and status.google_scopes == [scope]
-        assert status.to_dict()["files"] == [{"path": "/app/App.tsx",
-                                              "size": len(HELLO[0]["content"])}]
+        assert status.to_dict()["files"] == [
+            {"path": "/app/App.tsx", "size": len(HELLO[0]["content"])}
+        ]

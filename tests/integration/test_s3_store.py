@@ -15,10 +15,17 @@ pytestmark = pytest.mark.integration
 
 def test_put_many_stores_bodies_with_content_type_and_cache_control(s3_endpoint, bucket):
     store = S3Store(bucket, prefix="/previews/", endpoint_url=s3_endpoint)
-    objects = [StoredObject(f"v/asset-{i}.js", f"console.log({i})".encode(),
-                            "text/javascript; charset=utf-8") for i in range(5)]
-    objects.append(StoredObject("v/index.html", b"<!doctype html>", "text/html; charset=utf-8",
-                                CACHE_REVALIDATE))
+    objects = [
+        StoredObject(
+            f"v/asset-{i}.js", f"console.log({i})".encode(), "text/javascript; charset=utf-8"
+        )
+        for i in range(5)
+    ]
+    objects.append(
+        StoredObject(
+            "v/index.html", b"<!doctype html>", "text/html; charset=utf-8", CACHE_REVALIDATE
+        )
+    )
     store.put_many(objects)
 
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
@@ -32,13 +39,17 @@ def test_put_many_stores_bodies_with_content_type_and_cache_control(s3_endpoint,
 def test_public_base_url_replaces_the_endpoint_in_urls(s3_endpoint, bucket):
     store = S3Store(bucket, endpoint_url=s3_endpoint, public_base_url="https://cdn.example/")
     assert store.url_for("sessions/a/renders/1/index.html") == (
-        "https://cdn.example/sessions/a/renders/1/index.html")
+        "https://cdn.example/sessions/a/renders/1/index.html"
+    )
 
 
 def test_missing_bucket_is_an_upload_error_naming_the_object(s3_endpoint):
     store = S3Store("no-such-bucket", endpoint_url=s3_endpoint)
-    with pytest.raises(UploadError, match=r"could not upload s3://no-such-bucket/k\.js: .*"
-                                          r"NoSuchBucket"):
+    with pytest.raises(
+        UploadError,
+        match=r"could not upload s3://no-such-bucket/k\.js: .*"
+        r"NoSuchBucket",
+    ):
         store.put_many([StoredObject("k.js", b"x", "text/javascript")])
 
 
@@ -67,17 +78,24 @@ def test_unreachable_endpoint_is_an_upload_error():
 
 
 def test_storage_failure_is_retried_then_recorded_as_infrastructure(namespace, start_worker):
-    worker = start_worker(namespace, STAGE_S3_BUCKET="bucket-that-does-not-exist",
-                          STAGE_RENDER_MAX_RETRIES="2", STAGE_RETRY_BACKOFF_S="0.05")
+    worker = start_worker(
+        namespace,
+        STAGE_S3_BUCKET="bucket-that-does-not-exist",
+        STAGE_RENDER_MAX_RETRIES="2",
+        STAGE_RETRY_BACKOFF_S="0.05",
+    )
     with namespace.client() as client:
         session = client.sessions.create(name="no bucket")
         client.sessions.push_files(session.id, HELLO)
-        record = client.sessions.wait_for_render(session.id,
-                                                 client.sessions.render(session.id).version)
+        record = client.sessions.wait_for_render(
+            session.id, client.sessions.render(session.id).version
+        )
         assert record.status == "failed"
         assert record.error.kind == "infrastructure"
-        assert record.error.message.startswith("gave up after 3 attempts: UploadError: "
-                                               "could not upload s3://bucket-that-does-not-exist/")
+        assert record.error.message.startswith(
+            "gave up after 3 attempts: UploadError: "
+            "could not upload s3://bucket-that-does-not-exist/"
+        )
         assert record.attempts == 3
         assert client.sessions.status(session.id).live is None
     assert worker.log.count(f"session={session.id} version=1 outcome=retry") == 2

@@ -21,12 +21,17 @@ POLICY = json.loads((ROOT / "deploy/bucket-policy.json").read_text())
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 BUCKET = COMPOSE["x-stage-env"]["STAGE_S3_BUCKET"]
 
-READABLE = ["sessions/s1/renders/3/index.html", "sessions/s1/renders/3/manifest.json",
-            "sessions/s1/renders/3/app-4f2a.js", "sessions/s1/renders/3/assets/logo-9c1e.png",
-            "sessions/s1/renders/3/robots.txt", "apps/a1/versions/v1/index.html",
-            "vendor/k1/react-77aa.js", "vendor/stage/overlay-1b2c.js"]
-HIDDEN = ["sessions/s1/renders/3/server/api/tasks.js",
-          "apps/a1/versions/v1/server/api/tasks.js"]
+READABLE = [
+    "sessions/s1/renders/3/index.html",
+    "sessions/s1/renders/3/manifest.json",
+    "sessions/s1/renders/3/app-4f2a.js",
+    "sessions/s1/renders/3/assets/logo-9c1e.png",
+    "sessions/s1/renders/3/robots.txt",
+    "apps/a1/versions/v1/index.html",
+    "vendor/k1/react-77aa.js",
+    "vendor/stage/overlay-1b2c.js",
+]
+HIDDEN = ["sessions/s1/renders/3/server/api/tasks.js", "apps/a1/versions/v1/server/api/tasks.js"]
 
 
 def anonymous_get(url: str) -> int:

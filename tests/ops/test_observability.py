@@ -31,21 +31,27 @@ def scrape(port: int) -> dict[str, float]:
 
 def test_metrics_and_json_logs_from_a_running_worker(namespace, start_worker):
     port = free_port()
-    worker = start_worker(namespace, concurrency=2, STAGE_METRICS_PORT=str(port),
-                          STAGE_LOG_FORMAT="json")
+    worker = start_worker(
+        namespace, concurrency=2, STAGE_METRICS_PORT=str(port), STAGE_LOG_FORMAT="json"
+    )
     queue = namespace.env["STAGE_QUEUE"]
     with namespace.client() as client:
         session = client.sessions.create(name="observed")
         client.sessions.push_files(session.id, HELLO)
-        ready = client.sessions.wait_for_render(session.id,
-                                                client.sessions.render(session.id).version)
+        ready = client.sessions.wait_for_render(
+            session.id, client.sessions.render(session.id).version
+        )
         client.sessions.push_files(session.id, BROKEN)
-        failed = client.sessions.wait_for_render(session.id,
-                                                 client.sessions.render(session.id).version)
+        failed = client.sessions.wait_for_render(
+            session.id, client.sessions.render(session.id).version
+        )
     assert (ready.status, failed.status) == ("ready", "failed")
 
-    wait_for(lambda: scrape(port).get(
-        'stage_renders_total{error_kind="build",status="failed"}') == 1.0, 20, "metrics")
+    wait_for(
+        lambda: scrape(port).get('stage_renders_total{error_kind="build",status="failed"}') == 1.0,
+        20,
+        "metrics",
+    )
     samples = scrape(port)
     assert samples['stage_renders_total{error_kind="",status="ready"}'] == 1.0
     assert samples['stage_render_stage_seconds_count{stage="bundle"}'] == 2.0
@@ -55,15 +61,22 @@ def test_metrics_and_json_logs_from_a_running_worker(namespace, start_worker):
 
     def json_lines() -> list[dict[str, Any]]:
         return [json.loads(line) for line in worker.log.splitlines() if line.startswith("{")]
+
     # The outcome line follows the stored record: wait for both.
-    wait_for(lambda: sum(e.get("event") == "render" for e in json_lines()) == 2, 10,
-             "two render lines")
+    wait_for(
+        lambda: sum(e.get("event") == "render" for e in json_lines()) == 2, 10, "two render lines"
+    )
     lines = json_lines()
     renders = [entry for entry in lines if entry.get("event") == "render"]
     assert [(r["session"], r["version"], r["status"], r["errorKind"]) for r in renders] == [
-        (session.id, 1, "ready", None), (session.id, 2, "failed", "build")]
+        (session.id, 1, "ready", None),
+        (session.id, 2, "failed", "build"),
+    ]
+    # A plain send's task id is a UUID; a send routed to the worker holding the session's
+    # warm context is one of a pair of copies (contract §2a).
+    assert re.fullmatch(r"[0-9a-f-]{36}", renders[0]["taskId"])
     for entry in renders:
-        assert re.fullmatch(r"[0-9a-f-]{36}", entry["taskId"])
+        assert re.fullmatch(r"[0-9a-f-]{36}|[0-9a-f]{32}\.(holder|fallback)", entry["taskId"])
         assert {"gather", "bundle", "upload", "total"} <= set(entry["timingsMs"])
         assert entry["level"] == "INFO" and entry["time"].endswith("Z")
     assert any(entry["message"].endswith(" ready.") for entry in lines)  # Celery's own
@@ -71,18 +84,30 @@ def test_metrics_and_json_logs_from_a_running_worker(namespace, start_worker):
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
-    return subprocess.run([sys.executable, "-m", "worker.cli", *args], capture_output=True,
-                          text=True, timeout=60, check=False, env={**clean, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**clean, **env},
+    )
 
 
 def test_health_passes_with_services_and_names_what_is_down(namespace):
     good = run_cli("health", env=namespace.env)
     assert good.returncode == 0, good.stdout
     assert [line.split()[:2] for line in good.stdout.splitlines()] == [
-        ["ok", "redis"], ["ok", "storage"], ["ok", "esbuild"], ["ok", "tailwind"]]
+        ["ok", "redis"],
+        ["ok", "storage"],
+        ["ok", "esbuild"],
+        ["ok", "tailwind"],
+        ["ok", "tailwind3"],
+    ]
 
-    down = run_cli("health", env={**namespace.env,
-                                  "STAGE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    down = run_cli(
+        "health", env={**namespace.env, "STAGE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    )
     assert down.returncode == 1
     lines = down.stdout.splitlines()
     assert lines[0].startswith("FAIL redis    ConnectionError:")
@@ -92,21 +117,34 @@ def test_health_passes_with_services_and_names_what_is_down(namespace):
     no_node = run_cli("health", env={**namespace.env, "STAGE_NODE_BINARY": "/nonexistent/node"})
     assert no_node.returncode == 1
     assert no_node.stdout.splitlines()[3].startswith("FAIL tailwind BundlerCrashed:"), (
-        no_node.stdout)
+        no_node.stdout
+    )
 
 
 def test_health_fails_for_a_missing_bucket(namespace):
     result = run_cli("health", env={**namespace.env, "STAGE_S3_BUCKET": "no-such-bucket"})
     assert result.returncode == 1
     assert "FAIL storage  UploadError: could not upload s3://no-such-bucket/health/probe-" in (
-        result.stdout)
+        result.stdout
+    )
 
 
 def test_render_prints_a_progress_line_per_stage_on_a_terminal(tmp_path):
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "worker.cli", "render",
-                             str(EXAMPLES / "shiftcal"), "--out", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=follower, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "worker.cli",
+            "render",
+            str(EXAMPLES / "shiftcal"),
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
     os.close(follower)
     out, _ = proc.communicate(timeout=60)
     terminal = b""
@@ -126,9 +164,21 @@ def test_render_prints_a_progress_line_per_stage_on_a_terminal(tmp_path):
 
 
 def test_serve_and_open_send_the_headers_the_bucket_sends(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "worker.cli", "render",
-                             str(EXAMPLES / "shiftcal"), "--out", str(tmp_path), "--open"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "worker.cli",
+            "render",
+            str(EXAMPLES / "shiftcal"),
+            "--out",
+            str(tmp_path),
+            "--open",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         url = ""

@@ -6,7 +6,7 @@ from dataclasses import fields
 
 from services import ROOT
 
-from worker.config_doc import configuration_markdown
+from worker.cli.config_doc import configuration_markdown
 from worker.settings import Settings
 
 
@@ -16,9 +16,9 @@ def test_committed_configuration_doc_matches_settings():
 
 
 def test_every_setting_has_a_row_with_its_variable_and_meaning():
-    rows = [line for line in configuration_markdown().splitlines()
-            if line.startswith("| `STAGE_")]
+    rows = [line for line in configuration_markdown().splitlines() if line.startswith("| `STAGE_")]
     assert [row.split("`")[1] for row in rows] == [f.metadata["env"] for f in fields(Settings)]
     assert all(f.metadata["meaning"].strip() for f in fields(Settings))
     assert "| `STAGE_BUILD_TIMEOUT_S` | `20` | esbuild is killed after this long" in (
-        configuration_markdown())
+        configuration_markdown()
+    )

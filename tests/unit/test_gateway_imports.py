@@ -12,10 +12,18 @@ BUILD_MODULES = ("jinja2", "bundler.esbuild", "bundler.build")
 
 
 def loaded_after(statement: str) -> list[str]:
-    code = (f"{statement}; import sys; print(sorted(m for m in sys.modules "
-            f"if m.startswith({BUILD_MODULES!r})))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=ROOT, timeout=60)
+    code = (
+        f"{statement}; import sys; print(sorted(m for m in sys.modules "
+        f"if m.startswith({BUILD_MODULES!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     return ast.literal_eval(result.stdout)
 
 

@@ -19,31 +19,54 @@ from worker.models import (
     utc_now,
 )
 
-DIAGNOSTIC = Diagnostic(file="/app/App.tsx", line=3, column=14, message='Expected ";"',
-                        line_text="const x = <div>", severity="error")
-WARNING = Diagnostic(file="/app/a.ts", line=1, column=1, message="unused", line_text="let a",
-                     severity="warning")
+DIAGNOSTIC = Diagnostic(
+    file="/app/App.tsx",
+    line=3,
+    column=14,
+    message='Expected ";"',
+    line_text="const x = <div>",
+    severity="error",
+)
+WARNING = Diagnostic(
+    file="/app/a.ts", line=1, column=1, message="unused", line_text="let a", severity="warning"
+)
 
 FAILED = RenderRecord(
-    version=4, status="failed", requested_at="2026-11-28T14:00:00.000Z",
-    started_at="2026-11-28T14:00:00.100Z", finished_at="2026-11-28T14:00:00.900Z",
-    attempts=2, timings_ms={"build": 120.5, "upload": 30.0}, input_hash="ab12",
+    version=4,
+    status="failed",
+    requested_at="2026-11-28T14:00:00.000Z",
+    started_at="2026-11-28T14:00:00.100Z",
+    finished_at="2026-11-28T14:00:00.900Z",
+    attempts=2,
+    timings_ms={"build": 120.5, "upload": 30.0},
+    input_hash="ab12",
     error=RenderError(kind="build", message="1 error", diagnostics=[DIAGNOSTIC]),
     warnings=[WARNING],
 )
 READY = RenderRecord(
-    version=5, status="ready", requested_at="2026-11-28T14:01:00.000Z", attempts=1,
-    index_key="sessions/s1/renders/5/index.html", url="file:///tmp/index.html",
+    version=5,
+    status="ready",
+    requested_at="2026-11-28T14:01:00.000Z",
+    attempts=1,
+    index_key="sessions/s1/renders/5/index.html",
+    url="file:///tmp/index.html",
     index_path="/tmp/index.html",
 )
 CHECKED = RenderRecord(
-    version=6, status="ready", requested_at="2026-11-28T14:02:00.000Z", attempts=1,
-    check=Check("failed", [CheckError("pageerror", "boom", "Error: boom\n    at x", "/app/A.tsx",
-                                      3, 9)], blank=True,
-                blocked_requests=["https://cdn.example.com/x.js"],
-                timings_ms={"total": 420.0}, screenshot_url="https://x/check/screenshot.png",
-                thumbnail_url="https://x/check/thumbnail.png",
-                checked_at="2026-11-28T14:02:01.000Z"),
+    version=6,
+    status="ready",
+    requested_at="2026-11-28T14:02:00.000Z",
+    attempts=1,
+    check=Check(
+        "failed",
+        [CheckError("pageerror", "boom", "Error: boom\n    at x", "/app/A.tsx", 3, 9)],
+        blank=True,
+        blocked_requests=["https://cdn.example.com/x.js"],
+        timings_ms={"total": 420.0},
+        screenshot_url="https://x/check/screenshot.png",
+        thumbnail_url="https://x/check/thumbnail.png",
+        checked_at="2026-11-28T14:02:01.000Z",
+    ),
 )
 
 
@@ -54,8 +77,19 @@ def test_render_record_survives_a_json_round_trip(record):
 
 def test_render_record_keys_are_camel_case_as_in_the_contract():
     assert set(FAILED.to_dict()) == {
-        "version", "status", "requestedAt", "startedAt", "finishedAt", "attempts",
-        "timingsMs", "inputHash", "indexKey", "url", "error", "warnings", "check",
+        "version",
+        "status",
+        "requestedAt",
+        "startedAt",
+        "finishedAt",
+        "attempts",
+        "timingsMs",
+        "inputHash",
+        "indexKey",
+        "url",
+        "error",
+        "warnings",
+        "check",
     }
     assert FAILED.to_dict()["check"] is None
     assert READY.to_dict()["indexKey"] == "sessions/s1/renders/5/index.html"
@@ -64,11 +98,28 @@ def test_render_record_keys_are_camel_case_as_in_the_contract():
 
 def test_check_is_camel_case_with_the_session_place_of_each_error():
     check = CHECKED.to_dict()["check"]
-    assert set(check) == {"status", "errors", "blank", "blockedRequests", "timingsMs",
-                          "screenshotUrl", "thumbnailUrl", "checkedAt", "message"}
-    assert check["errors"] == [{"kind": "pageerror", "message": "boom",
-                                "stack": "Error: boom\n    at x", "file": "/app/A.tsx",
-                                "line": 3, "column": 9}]
+    assert set(check) == {
+        "status",
+        "errors",
+        "blank",
+        "blockedRequests",
+        "timingsMs",
+        "screenshotUrl",
+        "thumbnailUrl",
+        "checkedAt",
+        "message",
+        "unstyledClasses",
+    }
+    assert check["errors"] == [
+        {
+            "kind": "pageerror",
+            "message": "boom",
+            "stack": "Error: boom\n    at x",
+            "file": "/app/A.tsx",
+            "line": 3,
+            "column": 9,
+        }
+    ]
     assert CHECKED.check is not None
     assert CHECKED.check.errors[0].format() == "/app/A.tsx:3:9: boom"
     assert CheckError("console.error", "no place").format() == "no place"
@@ -76,9 +127,15 @@ def test_check_is_camel_case_with_the_session_place_of_each_error():
 
 def test_diagnostics_use_line_text_in_camel_case():
     (diagnostic,) = FAILED.to_dict()["error"]["diagnostics"]
-    assert diagnostic == {"file": "/app/App.tsx", "line": 3, "column": 14,
-                          "message": 'Expected ";"', "lineText": "const x = <div>",
-                          "severity": "error", "importChain": []}
+    assert diagnostic == {
+        "file": "/app/App.tsx",
+        "line": 3,
+        "column": 14,
+        "message": 'Expected ";"',
+        "lineText": "const x = <div>",
+        "severity": "error",
+        "importChain": [],
+    }
     assert FAILED.to_dict()["warnings"][0]["severity"] == "warning"
 
 
@@ -99,21 +156,29 @@ def test_record_written_by_another_gateway_fills_in_missing_fields():
 
 
 def test_null_collections_from_json_read_as_empty():
-    record = RenderRecord.from_dict({"version": 1, "status": "building", "timingsMs": None,
-                                     "warnings": None, "error": None})
+    record = RenderRecord.from_dict(
+        {"version": 1, "status": "building", "timingsMs": None, "warnings": None, "error": None}
+    )
     assert (record.timings_ms, record.warnings, record.error) == ({}, [], None)
 
 
-@pytest.mark.parametrize(("status", "terminal"), [
-    ("queued", False), ("building", False), ("ready", True), ("failed", True)])
+@pytest.mark.parametrize(
+    ("status", "terminal"),
+    [("queued", False), ("building", False), ("ready", True), ("failed", True)],
+)
 def test_only_ready_and_failed_are_terminal(status, terminal):
     assert RenderRecord(1, status, "t").terminal is terminal
 
 
 def test_session_status_uses_google_scopes_in_camel_case():
-    status = SessionStatus(id="s1", name="Shifts", files=[FileInfo("/app/App.tsx", 12)],
-                           google_scopes=["https://www.googleapis.com/auth/drive"],
-                           render=READY, live=None)
+    status = SessionStatus(
+        id="s1",
+        name="Shifts",
+        files=[FileInfo("/app/App.tsx", 12)],
+        google_scopes=["https://www.googleapis.com/auth/drive"],
+        render=READY,
+        live=None,
+    )
     assert status.to_dict() == {
         "id": "s1",
         "name": "Shifts",

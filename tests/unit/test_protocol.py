@@ -16,7 +16,7 @@ def round_trip(packet: Packet) -> Packet:
 
 def test_null_request_matches_the_documented_layout():
     # uint32 length 5 | uint32 id 3 << 1 | 0 (a request) | tag 0 (null)
-    expected = bytes.fromhex("05000000" "06000000" "00")
+    expected = bytes.fromhex("050000000600000000")
     assert encode_packet(Packet(id=3, is_request=True, value=None)) == expected
 
 
@@ -24,13 +24,22 @@ def test_null_request_matches_the_documented_layout():
 NESTED = bytes.fromhex(
     "27000000"  # length of everything after this word: 39 bytes
     "03000000"  # id 1 << 1 | 1 (a response)
-    "06" "01000000"  # map, 1 entry
-    "01000000" "61"  # key: 1 byte, "a"
-    "05" "04000000"  # list, 4 items
-    "01" "01"  # bool true
-    "02" "feffffff"  # int32 -2, little-endian two's complement
-    "03" "02000000" "c3a9"  # string: 2 UTF-8 bytes of "é"
-    "04" "01000000" "00"  # bytes: 1 byte, 0x00
+    "06"
+    "01000000"  # map, 1 entry
+    "01000000"
+    "61"  # key: 1 byte, "a"
+    "05"
+    "04000000"  # list, 4 items
+    "01"
+    "01"  # bool true
+    "02"
+    "feffffff"  # int32 -2, little-endian two's complement
+    "03"
+    "02000000"
+    "c3a9"  # string: 2 UTF-8 bytes of "é"
+    "04"
+    "01000000"
+    "00"  # bytes: 1 byte, 0x00
 )
 
 
@@ -41,13 +50,20 @@ def test_nested_response_matches_the_documented_layout():
 
 def test_nested_response_decodes_from_its_documented_layout():
     assert decode_packet(NESTED[4:]) == Packet(
-        id=1, is_request=False, value={"a": [True, -2, "é", b"\x00"]})
+        id=1, is_request=False, value={"a": [True, -2, "é", b"\x00"]}
+    )
 
 
-@pytest.mark.parametrize(("packet_id", "is_request", "word"), [
-    (0, True, 0), (0, False, 1), (5, True, 10), (5, False, 11),
-    (2**31 - 1, False, 2**32 - 1),
-])
+@pytest.mark.parametrize(
+    ("packet_id", "is_request", "word"),
+    [
+        (0, True, 0),
+        (0, False, 1),
+        (5, True, 10),
+        (5, False, 11),
+        (2**31 - 1, False, 2**32 - 1),
+    ],
+)
 def test_packet_id_is_shifted_left_with_the_response_bit_below_it(packet_id, is_request, word):
     encoded = encode_packet(Packet(id=packet_id, is_request=is_request, value=None))
     assert encoded[4:8] == word.to_bytes(4, "little")
@@ -75,10 +91,15 @@ def test_tuples_and_bytearrays_are_sent_as_lists_and_bytes():
 
 
 JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**31), 2**31 - 1)
-    | st.text(st.characters(codec="utf-8")) | st.binary(),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(st.characters(codec="utf-8")), children, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**31), 2**31 - 1)
+    | st.text(st.characters(codec="utf-8"))
+    | st.binary(),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(st.characters(codec="utf-8")), children, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -97,11 +118,13 @@ def test_trailing_bytes_after_the_value_are_rejected():
 
 def test_unknown_value_tag_is_rejected():
     with pytest.raises(ValueError, match=r"^unknown esbuild value tag 7$"):
-        decode_packet(bytes.fromhex("02000000" "07"))
+        decode_packet(bytes.fromhex("0200000007"))
 
 
-@pytest.mark.parametrize(("value", "kind"), [(1.5, "float"), ({1, 2}, "set"),
-                                             ([object()], "object"), ({"k": 1j}, "complex")])
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(1.5, "float"), ({1, 2}, "set"), ([object()], "object"), ({"k": 1j}, "complex")],
+)
 def test_value_of_a_type_the_protocol_lacks_is_a_type_error(value, kind):
     with pytest.raises(TypeError, match=f"^cannot encode {kind} for esbuild$"):
         encode_packet(Packet(1, True, value))

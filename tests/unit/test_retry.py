@@ -11,8 +11,7 @@ from worker.settings import Settings
 def test_delays_double_from_the_first_retry_up_to_the_cap():
     policy = RetryPolicy(max_retries=8, backoff_s=0.5, backoff_max_s=3.0, jitter=lambda: 1.0)
 
-    assert [policy.delay_s(attempts) for attempts in range(1, 7)] == [0.5, 1.0, 2.0, 3.0, 3.0,
-                                                                      3.0]
+    assert [policy.delay_s(attempts) for attempts in range(1, 7)] == [0.5, 1.0, 2.0, 3.0, 3.0, 3.0]
 
 
 @pytest.mark.parametrize("attempts", [1, 2, 3, 4, 5])
@@ -30,8 +29,13 @@ def test_retries_are_exhausted_after_max_retries_plus_the_first_attempt():
     policy = RetryPolicy.from_settings(Settings(render_max_retries=2))
 
     assert policy.max_attempts == 3
-    assert [policy.exhausted(attempts) for attempts in range(5)] == [False, False, False, True,
-                                                                     True]
+    assert [policy.exhausted(attempts) for attempts in range(5)] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_no_retries_means_the_first_attempt_is_the_last():

@@ -73,27 +73,43 @@ class Page(HTMLParser):
         return [a["href"] for a in self.with_tag("link") if a.get("rel") == "stylesheet"]
 
 
-def render(name: str = "Shifts", scopes: list[str] | None = None, *, session_id: str = "s1",
-           version: int = 3, scripts: list[str] | None = None,
-           styles: list[str] | None = None) -> str:
-    page = bundler.Page(entry="/app/App.tsx",
-                        scripts=["assets/app-3F2A.js"] if scripts is None else scripts,
-                        styles=["assets/app-3F2A.css"] if styles is None else styles)
-    return index_html(page, session_id=session_id, version=version, name=name,
-                      google_scopes=scopes or []).decode("utf-8")
+def render(
+    name: str = "Shifts",
+    scopes: list[str] | None = None,
+    *,
+    session_id: str = "s1",
+    version: int = 3,
+    scripts: list[str] | None = None,
+    styles: list[str] | None = None,
+) -> str:
+    page = bundler.Page(
+        entry="/app/App.tsx",
+        scripts=["assets/app-3F2A.js"] if scripts is None else scripts,
+        styles=["assets/app-3F2A.css"] if styles is None else styles,
+    )
+    return index_html(
+        page, session_id=session_id, version=version, name=name, google_scopes=scopes or []
+    ).decode("utf-8")
 
 
 def config_of(page: Page) -> object:
     (text,) = page.inline_scripts
     assert text.startswith(CONFIG_PREFIX) and text.endswith(";")
-    return json.loads(text[len(CONFIG_PREFIX):-1])
+    return json.loads(text[len(CONFIG_PREFIX) : -1])
 
 
 def assert_structure(html: str, *, scripts: int, styles: int) -> Page:
     """Exactly the shell's elements: nothing a session value added or closed early."""
     page = Page(html)
-    assert page.tags == (["html", "head", "meta", "meta", "meta", "meta", "link", "title"]
-                         + ["link"] * styles + ["script"] * (1 + scripts) + ["body", "div"])
+    assert page.tags == (
+        ["html", "head", "meta", "meta", "meta", "meta", "link", "title"]
+        # The inline config script before the stylesheets: after them, the parser would
+        # wait for every stylesheet to arrive before running it.
+        + ["script"]
+        + ["link"] * styles
+        + ["script"] * scripts
+        + ["body", "div"]
+    )
     assert len(page.inline_scripts) == 1
     inline = page.inline_scripts[0]
     assert "</script" not in inline.lower()
@@ -113,8 +129,10 @@ def test_page_is_html5_with_charset_and_viewport():
 
 
 def test_scripts_and_styles_are_linked_by_relative_url_in_order():
-    html = render(scripts=["assets/app-3F2A.js", "assets/chunk-9B.js"],
-                  styles=["assets/app-3F2A.css", "assets/b.css"])
+    html = render(
+        scripts=["assets/app-3F2A.js", "assets/chunk-9B.js"],
+        styles=["assets/app-3F2A.css", "assets/b.css"],
+    )
     page = assert_structure(html, scripts=2, styles=2)
     assert page.script_srcs == ["assets/app-3F2A.js", "assets/chunk-9B.js"]
     assert page.stylesheets == ["assets/app-3F2A.css", "assets/b.css"]
@@ -126,8 +144,11 @@ def test_scripts_and_styles_are_linked_by_relative_url_in_order():
 def test_config_block_comes_before_the_bundle_scripts_and_holds_the_session():
     html = render(scopes=["https://www.googleapis.com/auth/drive"], version=7)
     assert html.index(CONFIG_PREFIX) < html.index('src="assets/app-3F2A.js"')
-    assert config_of(Page(html)) == {"sessionId": "s1", "version": 7,
-                                     "googleScopes": ["https://www.googleapis.com/auth/drive"]}
+    assert config_of(Page(html)) == {
+        "sessionId": "s1",
+        "version": 7,
+        "googleScopes": ["https://www.googleapis.com/auth/drive"],
+    }
 
 
 def test_title_is_the_trimmed_name_and_markup_in_it_is_escaped():
@@ -142,8 +163,9 @@ def test_blank_name_gets_the_default_title():
 
 def test_hostile_names_and_scopes_come_back_exactly_and_add_no_elements():
     for value in HOSTILE:
-        html = render(name=value, scopes=HOSTILE, session_id=value,
-                      scripts=["a.js", "b.js"], styles=[])
+        html = render(
+            name=value, scopes=HOSTILE, session_id=value, scripts=["a.js", "b.js"], styles=[]
+        )
         page = assert_structure(html, scripts=2, styles=0)
         assert page.title == value.strip()
         assert page.script_srcs == ["a.js", "b.js"]
@@ -171,16 +193,20 @@ SCOPES = st.lists(markup_text(st.characters()), max_size=4)
 @given(name=NAMES, scopes=SCOPES, scripts=st.integers(0, 3))
 def test_any_name_and_scopes_keep_the_page_structure_and_the_exact_values(name, scopes, scripts):
     srcs = [f"assets/chunk-{i}.js" for i in range(scripts)]
-    page = assert_structure(render(name=name, scopes=scopes, scripts=srcs, styles=[]),
-                            scripts=scripts, styles=0)
+    page = assert_structure(
+        render(name=name, scopes=scopes, scripts=srcs, styles=[]), scripts=scripts, styles=0
+    )
     assert page.title == (name.strip() or DEFAULT_TITLE)
     assert page.script_srcs == srcs
     assert config_of(page) == {"sessionId": "s1", "version": 3, "googleScopes": scopes}
 
 
 def csp_of(page: Page) -> dict[str, list[str]]:
-    (policy,) = [m["content"] for m in page.with_tag("meta")
-                 if m.get("http-equiv") == "Content-Security-Policy"]
+    (policy,) = [
+        m["content"]
+        for m in page.with_tag("meta")
+        if m.get("http-equiv") == "Content-Security-Policy"
+    ]
     directives = (part.split() for part in policy.split(";") if part.strip())
     return {d[0]: d[1:] for d in directives}
 
@@ -220,13 +246,38 @@ def test_index_html_head_and_ids_are_kept_as_escaped_values_never_as_markup():
     sources = {"/index.html": SourceFile("/index.html", HOSTILE_INDEX_HTML.encode())}
     read = read_index_html(sources)
     assert read is not None
-    page_in = bundler.Page(entry="/src/main.tsx", scripts=["app-1.js"], styles=[],
-                           title=read.title, meta=read.meta, mount_ids=read.mount_ids)
-    html = index_html(page_in, session_id="s1", version=1, name="session name",
-                      google_scopes=[]).decode("utf-8")
+    page_in = bundler.Page(
+        entry="/src/main.tsx",
+        scripts=["app-1.js"],
+        styles=[],
+        title=read.title,
+        meta=read.meta,
+        mount_ids=read.mount_ids,
+    )
+    html = index_html(
+        page_in, session_id="s1", version=1, name="session name", google_scopes=[]
+    ).decode("utf-8")
     page = Page(html)
-    assert page.tags == (["html", "head", "meta", "meta", "meta", "meta", "link", "title",
-                          "meta", "meta", "script", "script", "body", "div", "div", "div"])
+    assert page.tags == (
+        [
+            "html",
+            "head",
+            "meta",
+            "meta",
+            "meta",
+            "meta",
+            "link",
+            "title",
+            "meta",
+            "meta",
+            "script",
+            "script",
+            "body",
+            "div",
+            "div",
+            "div",
+        ]
+    )
     assert page.title == "Board"
     kept = page.with_tag("meta")[4:]  # after the shell's own four
     assert [(a.get("name"), a.get("property"), a["content"]) for a in kept] == [
@@ -234,7 +285,10 @@ def test_index_html_head_and_ids_are_kept_as_escaped_values_never_as_markup():
         (None, "og:title", "</head><body onload=alert(1)>"),
     ]
     assert [a["id"] for a in page.with_tag("div")] == [
-        "root", '"><script>window.__pwned="id"</script>', "app"]
+        "root",
+        '"><script>window.__pwned="id"</script>',
+        "app",
+    ]
     assert "evil.example" not in html
     assert page.script_srcs == ["app-1.js"]
 

@@ -6,18 +6,28 @@ import json
 
 import pytest
 
-from worker.sourcemap import Position, SourceMap, StackFrame, decode_vlq, map_stack, parse_stack
+from worker.check.sourcemap import (
+    Position,
+    SourceMap,
+    StackFrame,
+    decode_vlq,
+    map_stack,
+    parse_stack,
+)
 
 
-@pytest.mark.parametrize(("segment", "values"), [
-    ("AAAA", [0, 0, 0, 0]),
-    ("AACA", [0, 0, 1, 0]),
-    ("D", [-1]),
-    ("gB", [16]),
-    ("hB", [-16]),
-    ("2HwBA", [123, 24, 0]),
-    ("+/////D", [2**31 - 1]),  # the largest value a 32-bit map holds
-])
+@pytest.mark.parametrize(
+    ("segment", "values"),
+    [
+        ("AAAA", [0, 0, 0, 0]),
+        ("AACA", [0, 0, 1, 0]),
+        ("D", [-1]),
+        ("gB", [16]),
+        ("hB", [-16]),
+        ("2HwBA", [123, 24, 0]),
+        ("+/////D", [2**31 - 1]),  # the largest value a 32-bit map holds
+    ],
+)
 def test_vlq_segments_decode_to_signed_integers(segment, values):
     assert decode_vlq(segment) == values
 
@@ -31,8 +41,14 @@ def test_a_bad_vlq_digit_or_a_cut_number_is_an_error():
 
 # Generated line 1: column 0 → a.tsx 1:1, column 10 → b.tsx 3:5, column 20 → b.tsx 4:1;
 # generated line 2: column 4 → a.tsx 2:3. Deltas carry across segments and lines.
-MAP = json.dumps({"version": 3, "sources": ["/app/a.tsx", "/app/b.tsx"],
-                  "mappings": "AAAA,UCEI,UACJ;IDFE", "names": []})
+MAP = json.dumps(
+    {
+        "version": 3,
+        "sources": ["/app/a.tsx", "/app/b.tsx"],
+        "mappings": "AAAA,UCEI,UACJ;IDFE",
+        "names": [],
+    }
+)
 
 
 def test_lookup_finds_the_segment_at_or_before_a_column():

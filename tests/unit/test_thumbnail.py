@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from worker.check import thumbnail_of
+from worker.check.boot import thumbnail_of
 
 
 def png(image: Image.Image) -> bytes:
