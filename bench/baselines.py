@@ -20,13 +20,27 @@ from pathlib import Path
 from bench.gen_apps import BENCH, BenchApp, mount_source, write_files
 from bench.services import BenchError
 from bundler import Runtime
+from bundler.protocol import BuildRequest
 
-__all__ = ["Timed", "esbuild_cli", "vite_build", "write_esbuild_project", "write_vite_project",
-           "esbuild_version", "vite_version", "service_vs_process"]
+__all__ = [
+    "Timed",
+    "esbuild_cli",
+    "vite_build",
+    "write_esbuild_project",
+    "write_vite_project",
+    "esbuild_version",
+    "vite_version",
+    "service_vs_process",
+]
 
 VITE_JS = BENCH / "node_modules" / "vite" / "bin" / "vite.js"
-_ESBUILD_FLAGS = ["--bundle", "--minify", "--jsx=automatic", "--log-level=warning",
-                  '--define:process.env.NODE_ENV="production"']
+_ESBUILD_FLAGS = [
+    "--bundle",
+    "--minify",
+    "--jsx=automatic",
+    "--log-level=warning",
+    '--define:process.env.NODE_ENV="production"',
+]
 _INDEX_HTML = """<!doctype html>
 <html lang="en">
   <head><meta charset="utf-8" /><title>bench</title></head>
@@ -54,6 +68,8 @@ def write_esbuild_project(app: BenchApp, root: Path) -> Path:
     ``root`` must lie outside any folder with a node_modules, so React comes from NODE_PATH.
     """
     write_files(root, app.files)
+    if app.entry is not None:  # a Vite app: its own main.tsx mounts it and imports its CSS
+        return root / app.entry.lstrip("/")
     entry = root / "entry.jsx"
     entry.write_text(mount_source("./app/App"), "utf-8")
     return entry
@@ -77,8 +93,12 @@ def esbuild_cli(entry: Path, runs: int, *, react_external: bool = False) -> Time
     out = entry.parent / ("out-external" if react_external else "out")
     command = [str(runtime.binary), entry.name, *_ESBUILD_FLAGS, f"--outdir={out}"]
     if react_external:
-        command += ["--external:react", "--external:react-dom", "--external:react/*",
-                    "--external:react-dom/*"]
+        command += [
+            "--external:react",
+            "--external:react-dom",
+            "--external:react/*",
+            "--external:react-dom/*",
+        ]
     env = {**os.environ, "NODE_PATH": str(runtime.node_modules)}
     samples = [_timed_run(command, entry.parent, env) for _ in range(runs)]
     return Timed(samples, _folder_bytes(out))
@@ -96,13 +116,15 @@ def vite_build(project: Path, runs: int) -> Timed:
 
 def esbuild_version() -> str:
     runtime = Runtime()
-    return subprocess.run([str(runtime.binary), "--version"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [str(runtime.binary), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def vite_version() -> str:
-    out = subprocess.run(["node", str(VITE_JS), "--version"], capture_output=True, text=True,
-                         check=True, cwd=BENCH).stdout.strip()
+    out = subprocess.run(
+        ["node", str(VITE_JS), "--version"], capture_output=True, text=True, check=True, cwd=BENCH
+    ).stdout.strip()
     return out.split()[0].removeprefix("vite/")
 
 
@@ -112,8 +134,9 @@ def _timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     elapsed_ms = (time.perf_counter() - started) * 1000
     if result.returncode != 0:
         output = (result.stdout + result.stderr).decode("utf-8", "replace")
-        raise BenchError(f"{' '.join(command)} (in {cwd}) exited with {result.returncode}:\n"
-                         f"{output}")
+        raise BenchError(
+            f"{' '.join(command)} (in {cwd}) exited with {result.returncode}:\n{output}"
+        )
     return elapsed_ms
 
 
@@ -121,8 +144,9 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def service_vs_process(app: BenchApp, root: Path, vendor_cache: Path, runs: int
-                       ) -> dict[str, list[float]]:
+def service_vs_process(
+    app: BenchApp, root: Path, vendor_cache: Path, runs: int
+) -> dict[str, list[float]]:
     """The worker's browser build three ways, same flags, same files, alternating runs:
 
     - ``process``: one esbuild process per build, with the vendor aliases but no plugin
@@ -146,19 +170,30 @@ def service_vs_process(app: BenchApp, root: Path, vendor_cache: Path, runs: int
         write_files(project, app.files)
         entry = project / "entry.jsx"
         entry.write_text(mount_source("./app/App"), "utf-8")
-        flags = [f"--metafile={project / 'meta.json'}" if f == "--metafile" else f
-                 for f in PAGE_FLAGS]
-        command = [str(bundler.runtime.binary), entry.name, *flags,
-                   f"--outdir={project / 'out'}",
-                   *(f"--alias:{spec}={path}" for spec, path in shims.items())]
+        flags = [
+            f"--metafile={project / 'meta.json'}" if f == "--metafile" else f for f in PAGE_FLAGS
+        ]
+        command = [
+            str(bundler.runtime.binary),
+            entry.name,
+            *flags,
+            f"--outdir={project / 'out'}",
+            *(f"--alias:{spec}={path}" for spec, path in shims.items()),
+        ]
         env = {**os.environ, "NODE_PATH": str(bundler.runtime.node_modules)}
         aliases = [f"--alias:{spec}={path}" for spec, path in shims.items()]
-        raw_request = {
-            "command": "build", "key": 0, "entries": [["", str(entry)]],
+        raw_request: BuildRequest = {
+            "command": "build",
+            "key": 0,
+            "entries": [["", str(entry)]],
             "flags": [*PAGE_FLAGS, *aliases, f"--outdir={project / 'out'}"],
-            "write": False, "stdinContents": None, "stdinResolveDir": None,
-            "absWorkingDir": str(project), "nodePaths": [str(bundler.runtime.node_modules)],
-            "context": False, "plugins": [],
+            "write": False,
+            "stdinContents": None,
+            "stdinResolveDir": None,
+            "absWorkingDir": str(project),
+            "nodePaths": [str(bundler.runtime.node_modules)],
+            "context": False,
+            "plugins": [],
         }
         samples: dict[str, list[float]] = {"service": [], "process": [], "bundler": []}
         for n in range(runs + 2):  # two warm-ups each
@@ -180,3 +215,75 @@ def service_vs_process(app: BenchApp, root: Path, vendor_cache: Path, runs: int
         return samples
     finally:
         bundler.close()
+
+
+_SETTLE_S = 0.3
+
+
+class SideBySide:
+    """The two references of one app, built again at each worker render and on its files:
+    the bare esbuild CLI (as :func:`esbuild_cli`) and the worker's browser build as a plain
+    request to a kept esbuild service (the worker's flags and vendor aliases, no plugin, no
+    Python: esbuild's own bundling time). Taken between renders, each sample sees the
+    machine as the render beside it did: on a shared machine, phases measured minutes
+    apart can differ by 2x.
+    """
+
+    def __init__(self, app: BenchApp, root: Path, vendor_cache: Path) -> None:
+        from bundler import Bundler
+        from bundler.requests import PAGE_FLAGS
+
+        self.app = app
+        self.cli_entry = write_esbuild_project(app, root / "cli")
+        runtime = Runtime()
+        self._cli = [
+            str(runtime.binary),
+            self.cli_entry.name,
+            *_ESBUILD_FLAGS,
+            f"--outdir={self.cli_entry.parent / 'out'}",
+        ]
+        self._env = {**os.environ, "NODE_PATH": str(runtime.node_modules)}
+        self._bundler = Bundler(vendor_cache=vendor_cache, work_dir=root)
+        vendor = self._bundler.load_vendor()
+        shims = vendor.write_shims(root / "shims") if vendor is not None else {}
+        self.project = root / "service"
+        write_files(self.project, app.files)
+        entry = self.project / "entry.jsx"
+        entry.write_text(mount_source("./app/App"), "utf-8")
+        self._request: BuildRequest = {
+            "command": "build",
+            "key": 0,
+            "entries": [["", str(entry)]],
+            "flags": [
+                *PAGE_FLAGS,
+                *(f"--alias:{spec}={path}" for spec, path in shims.items()),
+                f"--outdir={self.project / 'out'}",
+            ],
+            "write": False,
+            "stdinContents": None,
+            "stdinResolveDir": None,
+            "absWorkingDir": str(self.project),
+            "nodePaths": [str(runtime.node_modules)],
+            "context": False,
+            "plugins": [],
+        }
+        self.cli_ms: list[float] = []
+        self.service_ms: list[float] = []
+
+    def measure(self, files: dict[str, str]) -> None:
+        """One CLI build and one service build of ``files`` (a variant of the app)."""
+        app_file = self.app.app_file.lstrip("/")
+        (self.cli_entry.parent / app_file).write_text(files[self.app.app_file], "utf-8")
+        (self.project / app_file).write_text(files[self.app.app_file], "utf-8")
+        self.cli_ms.append(_timed_run(self._cli, self.cli_entry.parent, self._env))
+        started = time.perf_counter()
+        response = self._bundler.service.build(self._request, lambda _: {}, 60.0)
+        self.service_ms.append((time.perf_counter() - started) * 1000)
+        if response.get("errors"):
+            raise BenchError(f"service build of {self.app.name} failed: {response['errors'][:1]}")
+        # What the two builds leave running (the service's garbage collection, the CLI's
+        # output written back to disk) ends before the next render starts, not during it.
+        time.sleep(_SETTLE_S)
+
+    def close(self) -> None:
+        self._bundler.close()

@@ -46,8 +46,8 @@ from bench.services import (
     peak_rss_kb,
     running_services,
 )
-from worker.celery_config import CHECK_TASK_NAME, create_celery
 from worker.client import StageClient
+from worker.messages import CHECK_TASK_NAME, create_celery
 from worker.settings import Settings
 
 __all__ = ["main"]
@@ -82,13 +82,13 @@ class BenchChecker(BenchWorker):
         RSS summed (counts shared pages once per process) and as PSS (shares them out)."""
         pool, _ = self.family()
         chromium = [pid for pid in _descendants(pool) if _comm(pid) == "chromium"]
-        return {"main_peak": peak_rss_kb(self.proc.pid),
-                "pool_child_peak": sum(peak_rss_kb(pid) for pid in pool),
-                "chromium_rss_sum": sum(_memory_kb(pid, "/status", "VmRSS:") for pid in chromium),
-                "chromium_pss_sum": sum(_memory_kb(pid, "/smaps_rollup", "Pss:")
-                                        for pid in chromium),
-                "chromium_processes": len(chromium)}
-
+        return {
+            "main_peak": peak_rss_kb(self.proc.pid),
+            "pool_child_peak": sum(peak_rss_kb(pid) for pid in pool),
+            "chromium_rss_sum": sum(_memory_kb(pid, "/status", "VmRSS:") for pid in chromium),
+            "chromium_pss_sum": sum(_memory_kb(pid, "/smaps_rollup", "Pss:") for pid in chromium),
+            "chromium_processes": len(chromium),
+        }
 
     def cpu_s(self) -> dict[str, float]:
         """CPU seconds so far of the pool child and everything below it, by role. Each
@@ -122,10 +122,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(counts: Counts) -> dict[str, Any]:
     app = reference()
-    results: dict[str, Any] = {"environment": {"cpus": os.cpu_count(),
-                                               "load_average_at_start": os.getloadavg(),
-                                               "python": platform.python_version()},
-                               "counts": counts.__dict__}
+    results: dict[str, Any] = {
+        "environment": {
+            "cpus": os.cpu_count(),
+            "load_average_at_start": os.getloadavg(),
+            "python": platform.python_version(),
+        },
+        "counts": counts.__dict__,
+    }
     with _services() as stack:
         client = StageClient(Settings.from_env(stack.env))
         try:
@@ -135,7 +139,8 @@ def _run(counts: Counts) -> dict[str, Any]:
             cpu_before = checker.cpu_s()
             results["warm_check"] = _warm_checks(client, app, counts)
             results["checker_cpu_ms_per_check"] = _per_check(
-                cpu_before, checker.cpu_s(), counts.warmup + counts.checks)
+                cpu_before, checker.cpu_s(), counts.warmup + counts.checks
+            )
             results["checker_rss_kb"] = checker.rss_kb()
 
             _say(f"checks/s: {counts.throughput} checks at once, 1 then 2 checkers")
@@ -164,8 +169,9 @@ def _run(counts: Counts) -> dict[str, Any]:
 
 def _warm_checks(client: StageClient, app: BenchApp, counts: Counts) -> dict[str, Any]:
     session = client.sessions.create(name="bench check")
-    client.sessions.push_files(session.id, [{"path": p, "content": c}
-                                            for p, c in app.files.items()])
+    client.sessions.push_files(
+        session.id, [{"path": p, "content": c} for p, c in app.files.items()]
+    )
     stages: dict[str, list[float]] = {stage: [] for stage in _STAGES}
     after_ready: list[float] = []
     for index in range(counts.warmup + counts.checks):
@@ -186,41 +192,48 @@ def _warm_checks(client: StageClient, app: BenchApp, counts: Counts) -> dict[str
             for stage in _STAGES:
                 stages[stage].append(record.check.timings_ms.get(stage, 0.0))
     total = stages["total"]
-    return {**summarize(total),
-            "stages_p50_ms": {s: round(statistics.median(v), 1) for s, v in stages.items()},
-            "ready_to_stored": summarize(after_ready),
-            "target_p50_ms": WARM_P50_TARGET_MS,
-            "pass": statistics.median(total) <= WARM_P50_TARGET_MS}
+    return {
+        **summarize(total),
+        "stages_p50_ms": {s: round(statistics.median(v), 1) for s, v in stages.items()},
+        "ready_to_stored": summarize(after_ready),
+        "target_p50_ms": WARM_P50_TARGET_MS,
+        "pass": statistics.median(total) <= WARM_P50_TARGET_MS,
+    }
 
 
-def _per_check(before: dict[str, float], after: dict[str, float], checks: int
-               ) -> dict[str, float]:
+def _per_check(before: dict[str, float], after: dict[str, float], checks: int) -> dict[str, float]:
     """CPU ms per check by role, the total last."""
     spent = {role: (after[role] - before.get(role, 0.0)) * 1000 / checks for role in after}
-    return {**{role: round(ms, 1) for role, ms in sorted(spent.items(), key=lambda r: -r[1])},
-            "total": round(sum(spent.values()), 1)}
+    return {
+        **{role: round(ms, 1) for role, ms in sorted(spent.items(), key=lambda r: -r[1])},
+        "total": round(sum(spent.values()), 1),
+    }
 
 
-def _throughput(client: StageClient, stack: _Stack, app: BenchApp, checks: int
-                ) -> dict[str, Any]:
+def _throughput(client: StageClient, stack: _Stack, app: BenchApp, checks: int) -> dict[str, Any]:
     """Checks/s: ``checks`` ready versions (rendered with no check), checked all at once."""
     versions = []
     for index in range(checks):
         session = client.sessions.create(name="bench checks/s")
-        client.sessions.push_files(session.id, [
-            {"path": p, "content": c} for p, c in app.variant(20_000 + index).items()])
+        client.sessions.push_files(
+            session.id, [{"path": p, "content": c} for p, c in app.variant(20_000 + index).items()]
+        )
         versions.append((session.id, client.sessions.render(session.id).version))
     for session_id, version in versions:
-        if client.sessions.wait_for_render(session_id, version,
-                                           e2e.RENDER_TIMEOUT_S).status != "ready":
+        if (
+            client.sessions.wait_for_render(session_id, version, e2e.RENDER_TIMEOUT_S).status
+            != "ready"
+        ):
             raise BenchError(f"render {session_id}/{version} did not become ready")
     celery = create_celery(Settings.from_env(stack.env))
     try:
         started = time.perf_counter()
         for session_id, version in versions:
-            celery.send_task(CHECK_TASK_NAME, kwargs={"session_id": session_id,
-                                                      "version": version},
-                             queue=stack.env["STAGE_CHECK_QUEUE"])
+            celery.send_task(
+                CHECK_TASK_NAME,
+                kwargs={"session_id": session_id, "version": version},
+                queue=stack.env["STAGE_CHECK_QUEUE"],
+            )
         for session_id, version in versions:
             record = client.sessions.wait_for_check(session_id, version, CHECK_TIMEOUT_S)
             if record.check is None:
@@ -228,8 +241,11 @@ def _throughput(client: StageClient, stack: _Stack, app: BenchApp, checks: int
         seconds = time.perf_counter() - started
     finally:
         celery.close()
-    return {"checks": checks, "seconds": round(seconds, 2),
-            "checks_per_s": round(checks / seconds, 2)}
+    return {
+        "checks": checks,
+        "seconds": round(seconds, 2),
+        "checks_per_s": round(checks / seconds, 2),
+    }
 
 
 def _render_latency(client: StageClient, app: BenchApp, counts: Counts) -> dict[str, Any]:
@@ -244,8 +260,9 @@ class _Stack:
     processes: list[BenchWorker] = field(default_factory=list)
 
     def start(self, kind: type[BenchWorker], **extra: str) -> Any:
-        process = kind({**self.env, **extra}, self.logs / f"{kind.__name__}-"
-                                                          f"{len(self.processes)}.log")
+        process = kind(
+            {**self.env, **extra}, self.logs / f"{kind.__name__}-{len(self.processes)}.log"
+        )
         self.processes.append(process)
         process.wait_ready()
         return process
@@ -270,21 +287,25 @@ def _table(results: dict[str, Any]) -> str:
         f"warm check (inside the checker), reference app: p50 {warm['median_ms']:.0f} ms, "
         f"p95 {warm['p95_ms']:.0f} ms  [{'PASS' if warm['pass'] else 'FAIL'} "
         f"p50 <= {warm['target_p50_ms']:.0f} ms]",
-        "  stages p50 ms: " + ", ".join(f"{k} {v:.0f}" for k, v in
-                                        warm["stages_p50_ms"].items()),
+        "  stages p50 ms: " + ", ".join(f"{k} {v:.0f}" for k, v in warm["stages_p50_ms"].items()),
         f"  ready -> check stored (as a gateway sees it): p50 "
         f"{warm['ready_to_stored']['median_ms']:.0f} ms",
-        "checker CPU ms per check, opening the next context included: " + ", ".join(
-            f"{role} {ms:.0f}" for role, ms in results["checker_cpu_ms_per_check"].items()),
-        "checks/s: " + ", ".join(f"{n} checker(s) {r['checks_per_s']:.2f}"
-                                 for n, r in results["checks_per_s"].items()),
-        "checker RSS KiB: " + ", ".join(f"{k} {v}" for k, v in
-                                        results["checker_rss_kb"].items()),
-        "render p50 / p95 ms: " + ", ".join(
+        "checker CPU ms per check, opening the next context included: "
+        + ", ".join(f"{role} {ms:.0f}" for role, ms in results["checker_cpu_ms_per_check"].items()),
+        "checks/s: "
+        + ", ".join(
+            f"{n} checker(s) {r['checks_per_s']:.2f}" for n, r in results["checks_per_s"].items()
+        ),
+        "checker RSS KiB: " + ", ".join(f"{k} {v}" for k, v in results["checker_rss_kb"].items()),
+        "render p50 / p95 ms: "
+        + ", ".join(
             f"{label} {results[key]['median_ms']:.0f} / {results[key]['p95_ms']:.0f}"
-            for label, key in (("STAGE_CHECK=false", "render_check_off"),
-                               ("true (sent, no checker)", "render_check_on_sent"),
-                               ("true (checker busy beside)", "render_check_on"))),
+            for label, key in (
+                ("STAGE_CHECK=false", "render_check_off"),
+                ("true (sent, no checker)", "render_check_on_sent"),
+                ("true (checker busy beside)", "render_check_on"),
+            )
+        ),
     ]
     return "\n".join(lines)
 
@@ -313,9 +334,12 @@ def _role(pid: int) -> str:
     if _comm(pid) != "chromium":
         return "other"
     kind = re.search(rb"--type=([\w-]+)", command)
-    return {None: "chromium browser", "zygote": "chromium renderers",
-            "renderer": "chromium renderers", "gpu-process": "chromium gpu"}.get(
-        kind[1].decode() if kind else None, "chromium utility")
+    return {
+        None: "chromium browser",
+        "zygote": "chromium renderers",
+        "renderer": "chromium renderers",
+        "gpu-process": "chromium gpu",
+    }.get(kind[1].decode() if kind else None, "chromium utility")
 
 
 def _comm(pid: int) -> str:

@@ -32,16 +32,22 @@ from bench.gen_apps import reference
 from bundler import SourceFile, TailwindService
 from bundler.css import CssResult, TailwindCss
 
-TARGET_MS = {"reference": 10.0, "reference-zero-config": 10.0, "shadcn-10": 30.0,
-             "shadcn-10-class-edits": 30.0}
+TARGET_MS = {
+    "reference": 10.0,
+    "reference-zero-config": 10.0,
+    "shadcn-10": 30.0,
+    "shadcn-10-class-edits": 30.0,
+}
 TARGET_RSS_MB = 200.0
 _TIMEOUT_S = 20.0
 #: Between two renders of a session the worker writes the shell and uploads, and a person
 #: or an agent edits: the service prepares its next compiler in that gap.
 _GAP_S = 0.3
 
-UTILS = ('import { clsx, type ClassValue } from "clsx";\n'
-         "export function cn(...inputs: ClassValue[]) { return clsx(inputs); }\n")
+UTILS = (
+    'import { clsx, type ClassValue } from "clsx";\n'
+    "export function cn(...inputs: ClassValue[]) { return clsx(inputs); }\n"
+)
 BUTTON = (
     'import { cn } from "@/lib/utils";\n'
     "const variants = {\n"
@@ -52,47 +58,52 @@ BUTTON = (
     'hover:text-accent-foreground dark:bg-input/30 dark:border-input",\n'
     '  ghost: "hover:bg-accent hover:text-accent-foreground dark:hover:bg-accent/50",\n'
     "};\n"
-    "export function Button({ variant = \"default\", className, ...props }: any) {\n"
-    "  return <button className={cn(\"inline-flex items-center justify-center gap-2 "
+    'export function Button({ variant = "default", className, ...props }: any) {\n'
+    '  return <button className={cn("inline-flex items-center justify-center gap-2 '
     "whitespace-nowrap rounded-md text-sm font-medium transition-all "
     "disabled:pointer-events-none disabled:opacity-50 h-9 px-4 py-2 has-[>svg]:px-3 "
     "outline-none focus-visible:border-ring focus-visible:ring-ring/50 "
-    "focus-visible:ring-[3px]\", variants[variant], className)} {...props} />;\n"
-    "}\n")
+    'focus-visible:ring-[3px]", variants[variant], className)} {...props} />;\n'
+    "}\n"
+)
 CARD = (
     'import { cn } from "@/lib/utils";\n'
     "export function Card({ className, ...props }: any) {\n"
-    "  return <div className={cn(\"bg-card text-card-foreground flex flex-col gap-6 "
-    "rounded-xl border py-6 shadow-sm\", className)} {...props} />;\n}\n"
+    '  return <div className={cn("bg-card text-card-foreground flex flex-col gap-6 '
+    'rounded-xl border py-6 shadow-sm", className)} {...props} />;\n}\n'
     "export function CardHeader(props: any) {\n"
-    "  return <div className=\"@container/card-header grid auto-rows-min grid-rows-[auto_auto] "
-    "items-start gap-1.5 px-6\" {...props} />;\n}\n"
+    '  return <div className="@container/card-header grid auto-rows-min grid-rows-[auto_auto] '
+    'items-start gap-1.5 px-6" {...props} />;\n}\n'
     "export function CardTitle(props: any) {\n"
-    "  return <div className=\"leading-none font-semibold\" {...props} />;\n}\n")
+    '  return <div className="leading-none font-semibold" {...props} />;\n}\n'
+)
 BADGE = (
     'import { cn } from "@/lib/utils";\n'
     "export function Badge({ className, ...props }: any) {\n"
-    "  return <span className={cn(\"inline-flex items-center justify-center rounded-md "
+    '  return <span className={cn("inline-flex items-center justify-center rounded-md '
     "border px-2 py-0.5 text-xs font-medium w-fit whitespace-nowrap shrink-0 [&>svg]:size-3 "
-    "gap-1 overflow-hidden bg-secondary text-secondary-foreground\", className)} "
-    "{...props} />;\n}\n")
+    'gap-1 overflow-hidden bg-secondary text-secondary-foreground", className)} '
+    "{...props} />;\n}\n"
+)
 INPUT = (
     'import { cn } from "@/lib/utils";\n'
     "export function Input({ className, ...props }: any) {\n"
-    "  return <input className={cn(\"file:text-foreground placeholder:text-muted-foreground "
+    '  return <input className={cn("file:text-foreground placeholder:text-muted-foreground '
     "selection:bg-primary selection:text-primary-foreground dark:bg-input/30 border-input "
     "flex h-9 w-full min-w-0 rounded-md border bg-transparent px-3 py-1 text-base shadow-xs "
-    "transition-[color,box-shadow] outline-none md:text-sm aria-invalid:ring-destructive/20\","
-    " className)} {...props} />;\n}\n")
+    'transition-[color,box-shadow] outline-none md:text-sm aria-invalid:ring-destructive/20",'
+    " className)} {...props} />;\n}\n"
+)
 DIALOG = (
     'import { cn } from "@/lib/utils";\n'
     "export function DialogContent({ className, ...props }: any) {\n"
-    "  return <div className={cn(\"bg-background data-[state=open]:animate-in "
+    '  return <div className={cn("bg-background data-[state=open]:animate-in '
     "data-[state=closed]:animate-out data-[state=closed]:fade-out-0 "
     "data-[state=open]:fade-in-0 data-[state=closed]:zoom-out-95 data-[state=open]:zoom-in-95 "
     "fixed top-[50%] left-[50%] z-50 grid w-full max-w-[calc(100%-2rem)] "
     "translate-x-[-50%] translate-y-[-50%] gap-4 rounded-lg border p-6 shadow-lg "
-    "duration-200 sm:max-w-lg\", className)} {...props} />;\n}\n")
+    'duration-200 sm:max-w-lg", className)} {...props} />;\n}\n'
+)
 PAGE = (
     'import { Button } from "@/components/ui/button";\n'
     'import { Card, CardHeader, CardTitle } from "@/components/ui/card";\n'
@@ -101,16 +112,17 @@ PAGE = (
     'import "./globals.css";\n'
     "const START = 0;\n"
     "export default function App() {\n"
-    "  return <main className=\"min-h-screen bg-background p-8 grid gap-6 md:grid-cols-2 "
-    "lg:grid-cols-[1fr_2fr]\">\n"
+    '  return <main className="min-h-screen bg-background p-8 grid gap-6 md:grid-cols-2 '
+    'lg:grid-cols-[1fr_2fr]">\n'
     "    <Card><CardHeader><CardTitle>Tasks {START}</CardTitle></CardHeader>\n"
-    "      <div className=\"flex items-center gap-2 px-6\"><Input placeholder=\"New task\" />"
+    '      <div className="flex items-center gap-2 px-6"><Input placeholder="New task" />'
     "<Button>Add</Button></div>\n"
-    "      <ul className=\"divide-y px-6 text-sm text-muted-foreground\">\n"
-    "        <li className=\"py-2 flex justify-between\">Write <Badge>todo</Badge></li>\n"
+    '      <ul className="divide-y px-6 text-sm text-muted-foreground">\n'
+    '        <li className="py-2 flex justify-between">Write <Badge>todo</Badge></li>\n'
     "      </ul></Card>\n"
-    "    <p className=\"prose-sm text-muted-foreground w-[137px] dark:text-white\">x</p>\n"
-    "  </main>;\n}\n")
+    '    <p className="prose-sm text-muted-foreground w-[137px] dark:text-white">x</p>\n'
+    "  </main>;\n}\n"
+)
 GLOBALS = (
     '@import "tailwindcss";\n@import "tw-animate-css";\n'
     "@custom-variant dark (&:is(.dark *));\n"
@@ -135,7 +147,8 @@ GLOBALS = (
     "  --radius-md: calc(var(--radius) - 2px);\n  --radius-lg: var(--radius);\n"
     "  --radius-xl: calc(var(--radius) + 4px);\n}\n"
     "@layer base {\n  * {\n    @apply border-border outline-ring/50;\n  }\n"
-    "  body {\n    @apply bg-background text-foreground;\n  }\n}\n")
+    "  body {\n    @apply bg-background text-foreground;\n  }\n}\n"
+)
 SHADCN_10 = {
     "/app/App.tsx": PAGE,
     "/app/globals.css": GLOBALS,
@@ -154,9 +167,9 @@ def zero_config_reference() -> dict[str, str]:
     files = dict(reference().files)
     files.pop("/app/App.css")
     app = files["/app/App.tsx"].replace('import "./App.css";\n', "")
-    files["/app/App.tsx"] = (app.replace('className="app"', 'className="mx-auto max-w-2xl p-6 '
-                                         'flex flex-col gap-4 md:p-10"')
-                             .replace("<h1>", '<h1 className="text-3xl font-bold">'))
+    files["/app/App.tsx"] = app.replace(
+        'className="app"', 'className="mx-auto max-w-2xl p-6 flex flex-col gap-4 md:p-10"'
+    ).replace("<h1>", '<h1 className="text-3xl font-bold">')
     return files
 
 
@@ -170,8 +183,12 @@ def stage(css: TailwindCss, files: dict[str, str]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def measure(css: TailwindCss, files: dict[str, str], runs: int,
-            variant: Callable[[dict[str, str], int], dict[str, str]]) -> list[float]:
+def measure(
+    css: TailwindCss,
+    files: dict[str, str],
+    runs: int,
+    variant: Callable[[dict[str, str], int], dict[str, str]],
+) -> list[float]:
     for n in range(3):  # warm-up: Node's JIT, the first compile
         stage(css, variant(files, -1 - n))
     times = []
@@ -202,8 +219,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
-    apps = {"reference": reference().files, "reference-zero-config": zero_config_reference(),
-            "shadcn-10": SHADCN_10, "shadcn-10-class-edits": SHADCN_10}
+    apps = {
+        "reference": reference().files,
+        "reference-zero-config": zero_config_reference(),
+        "shadcn-10": SHADCN_10,
+        "shadcn-10-class-edits": SHADCN_10,
+    }
     with TailwindService() as service:
         css = TailwindCss(service, _TIMEOUT_S)
         print(f"{'app':<24}{'median ms':>10}{'p95 ms':>9}{'max ms':>9}{'target':>9}")
@@ -213,13 +234,17 @@ def main() -> int:
             median = statistics.median(times)
             p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
             ok = median <= TARGET_MS[name]
-            print(f"{name:<24}{median:>10.2f}{p95:>9.2f}{times[-1]:>9.2f}"
-                  f"{'≤' + format(TARGET_MS[name], 'g'):>7} {'PASS' if ok else 'FAIL'}")
+            print(
+                f"{name:<24}{median:>10.2f}{p95:>9.2f}{times[-1]:>9.2f}"
+                f"{'≤' + format(TARGET_MS[name], 'g'):>7} {'PASS' if ok else 'FAIL'}"
+            )
         pid = service.pid
         peak = rss_mb(pid) if pid else 0.0
         ok = peak <= TARGET_RSS_MB
-        print(f"Tailwind service peak RSS: {peak:.0f} MB (target ≤{TARGET_RSS_MB:g}) "
-              f"{'PASS' if ok else 'FAIL'}")
+        print(
+            f"Tailwind service peak RSS: {peak:.0f} MB (target ≤{TARGET_RSS_MB:g}) "
+            f"{'PASS' if ok else 'FAIL'}"
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,14 +33,24 @@ class Sample:
     queued_ms: float = 0.0  # requestedAt → startedAt: waiting for a worker to pick it up
 
 
-def latency(client: StageClient, app: BenchApp, renders: int, warmup: int) -> list[Sample]:
-    """``renders`` renders of ``app`` one after another, after ``warmup`` uncounted ones."""
+def latency(
+    client: StageClient,
+    app: BenchApp,
+    renders: int,
+    warmup: int,
+    between: Callable[[dict[str, str]], None] | None = None,
+) -> list[Sample]:
+    """``renders`` renders of ``app`` one after another, after ``warmup`` uncounted ones.
+
+    ``between`` is called after each counted render with its files (untimed here): the
+    side-by-side references of :class:`bench.baselines.SideBySide`."""
     session = client.sessions.create(name=f"bench {app.name}")
     client.sessions.push_files(session.id, _payload(app.files))
     samples = []
     for index in range(warmup + renders):
-        app_tsx = app.variant(next(_variants))["/app/App.tsx"]
-        client.sessions.push_files(session.id, [{"path": "/app/App.tsx", "content": app_tsx}])
+        files = app.variant(next(_variants))
+        app_tsx = files[app.app_file]
+        client.sessions.push_files(session.id, [{"path": app.app_file, "content": app_tsx}])
         started = time.perf_counter()
         ticket = client.sessions.render(session.id)
         record = client.sessions.wait_for_render(session.id, ticket.version, RENDER_TIMEOUT_S)
@@ -47,6 +58,8 @@ def latency(client: StageClient, app: BenchApp, renders: int, warmup: int) -> li
         _check_ready(record, app)
         if index >= warmup:
             samples.append(Sample(e2e_ms, dict(record.timings_ms), _queued_ms(record)))
+            if between is not None:
+                between(files)
     return samples
 
 

@@ -23,16 +23,23 @@ __all__ = ["CpuMeter", "environment"]
 
 def environment() -> dict[str, Any]:
     """Versions, CPU and memory, the commit, and how busy the CPUs were just before."""
+
     def output(*command: str) -> str:
         try:
-            return subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                                  check=True).stdout.strip()
+            return subprocess.run(
+                command, capture_output=True, text=True, cwd=ROOT, check=True
+            ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return "unknown"
 
-    cpu_model = next((line.split(":", 1)[1].strip()
-                      for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), platform.processor())
+    cpu_model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # Another busy process inflates every number: say so rather than hide it.
@@ -83,8 +90,13 @@ class CpuMeter:
 
     @staticmethod
     def _own_cpu_s() -> float:
-        return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
+        return sum(
+            u.ru_utime + u.ru_stime
+            for u in (
+                resource.getrusage(resource.RUSAGE_SELF),
+                resource.getrusage(resource.RUSAGE_CHILDREN),
+            )
+        )
 
     def others_pct(self) -> float:
         busy, total = _cpu_jiffies()

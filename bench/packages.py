@@ -69,14 +69,20 @@ def main(argv: list[str] | None = None) -> int:
         entry = write_esbuild_project(app, Path(tmp) / "cli")
         cli = esbuild_cli(entry, args.runs)
     verdict = "PASS" if cold_s <= COLD_TARGET_S else "FAIL"
-    print(f"cold vendor build: {cold_s:.1f} s for {len(vendor.chunks)} chunks "
-          f"(target <= {COLD_TARGET_S:.0f} s): {verdict}")
-    print(f"shadcn app, Bundler.build warm: median {statistics.median(samples):.1f} ms "
-          f"(min {min(samples):.1f}, max {max(samples):.1f}, {len(samples)} runs); "
-          f"{len(bundle.page.vendor_scripts)} vendor scripts")
+    print(
+        f"cold vendor build: {cold_s:.1f} s for {len(vendor.chunks)} chunks "
+        f"(target <= {COLD_TARGET_S:.0f} s): {verdict}"
+    )
+    print(
+        f"shadcn app, Bundler.build warm: median {statistics.median(samples):.1f} ms "
+        f"(min {min(samples):.1f}, max {max(samples):.1f}, {len(samples)} runs); "
+        f"{len(bundle.page.vendor_scripts)} vendor scripts"
+    )
     cli_ms = statistics.median(cli.samples_ms)
-    print(f"shadcn app, esbuild --bundle --minify CLI: median {cli_ms:.1f} ms "
-          f"({len(cli.samples_ms)} runs)")
+    print(
+        f"shadcn app, esbuild --bundle --minify CLI: median {cli_ms:.1f} ms "
+        f"({len(cli.samples_ms)} runs)"
+    )
     print(f"esbuild service RSS after the builds: {rss} kB" if rss else "esbuild service gone")
     print(f"vendor build's esbuild service (stopped after it): peak RSS {vendor_peak_kb} kB")
     return 0 if verdict == "PASS" else 1

@@ -8,8 +8,11 @@ this module adds what the bench measures of them.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -17,25 +20,43 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
 from tests.services import ROOT, RedisServer, WorkerProcess, create_public_bucket, free_port
 from tests.services import wait_for as _wait_for
 
-__all__ = ["AWS_ENV", "BenchError", "BenchRedis", "BenchWorker", "ROOT", "S3Server", "Services",
-           "cpu_s", "peak_rss_kb", "running_services"]
+__all__ = [
+    "AWS_ENV",
+    "BenchError",
+    "BenchRedis",
+    "BenchWorker",
+    "ROOT",
+    "S3Server",
+    "Services",
+    "cpu_s",
+    "environment",
+    "host_bench_main",
+    "peak_rss_kb",
+    "running_services",
+]
 
 # moto accepts any credentials; set so boto3 (here and in the workers) never looks for real ones.
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-_MOTO = ("import sys\n"
-         "from moto.server import ThreadedMotoServer\n"
-         "server = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]),\n"
-         "                            verbose=False)\n"
-         "server.start()\n"
-         "sys.stdin.read()  # until the bench closes our stdin\n"
-         "server.stop()\n")
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+_MOTO = (
+    "import sys\n"
+    "from moto.server import ThreadedMotoServer\n"
+    "server = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]),\n"
+    "                            verbose=False)\n"
+    "server.start()\n"
+    "sys.stdin.read()  # until the bench closes our stdin\n"
+    "server.stop()\n"
+)
 
 
 class BenchError(Exception):
@@ -80,8 +101,14 @@ class BenchRedis(RedisServer):
         client = redis.Redis.from_url(self.url)
         try:
             keys: list[bytes | str] = list(client.scan_iter(match=key_prefix + "*", count=1000))
-            keys += [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}",
-                     f"{queue}\x06\x163", f"{queue}\x06\x166", f"{queue}\x06\x169"]
+            keys += [
+                queue,
+                f"_kombu.binding.{queue}",
+                f"_kombu.binding_permanent.{queue}",
+                f"{queue}\x06\x163",
+                f"{queue}\x06\x166",
+                f"{queue}\x06\x169",
+            ]
             client.delete(*keys)
         finally:
             client.close()
@@ -96,9 +123,13 @@ class S3Server:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
-        self._proc = subprocess.Popen([sys.executable, "-c", _MOTO, str(self.port)],
-                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, env={**os.environ, **AWS_ENV})
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _MOTO, str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **AWS_ENV},
+        )
         wait_for(self._answers, 30, "moto's S3 server to start")
         return self.endpoint
 
@@ -143,8 +174,9 @@ class Services:
 
 
 @contextlib.contextmanager
-def running_services(vendor_cache: Path, say: Callable[[str], None], **extra: str
-                     ) -> Iterator[Services]:
+def running_services(
+    vendor_cache: Path, say: Callable[[str], None], **extra: str
+) -> Iterator[Services]:
     """Redis (the one on 127.0.0.1:6379 if it answers), moto's S3 server in a process of its
     own, and a key prefix, render queue and check queue of this run's own.
 
@@ -159,17 +191,19 @@ def running_services(vendor_cache: Path, say: Callable[[str], None], **extra: st
         redis_url = redis_server.start()
         endpoint = s3.start()
         bucket = s3.create_public_bucket()
-        env.update({
-            "STAGE_REDIS_URL": redis_url,
-            "STAGE_KEY_PREFIX": f"stage-bench-{tag}:",
-            "STAGE_QUEUE": f"stage.render.bench-{tag}",
-            "STAGE_CHECK_QUEUE": f"stage.check.bench-{tag}",
-            "STAGE_S3_BUCKET": bucket,
-            "STAGE_S3_ENDPOINT_URL": endpoint,
-            "STAGE_PUBLIC_BASE_URL": f"{endpoint}/{bucket}",
-            "STAGE_VENDOR_CACHE_DIR": str(vendor_cache),
-            **extra,
-        })
+        env.update(
+            {
+                "STAGE_REDIS_URL": redis_url,
+                "STAGE_KEY_PREFIX": f"stage-bench-{tag}:",
+                "STAGE_QUEUE": f"stage.render.bench-{tag}",
+                "STAGE_CHECK_QUEUE": f"stage.check.bench-{tag}",
+                "STAGE_S3_BUCKET": bucket,
+                "STAGE_S3_ENDPOINT_URL": endpoint,
+                "STAGE_PUBLIC_BASE_URL": f"{endpoint}/{bucket}",
+                "STAGE_VENDOR_CACHE_DIR": str(vendor_cache),
+                **extra,
+            }
+        )
         yield Services(env, redis_server, s3)
     finally:
         if env and not redis_server.started_here:
@@ -183,8 +217,9 @@ class BenchWorker(WorkerProcess):
     """One ``stage-render worker --concurrency=1``, and what its processes cost."""
 
     def __init__(self, env: dict[str, str], log_path: Path, command: str = "worker") -> None:
-        super().__init__({**AWS_ENV, **env}, log_path, concurrency=1, name=f"bench-{command}",
-                         command=command)
+        super().__init__(
+            {**AWS_ENV, **env}, log_path, concurrency=1, name=f"bench-{command}", command=command
+        )
 
     def wait_ready(self, timeout: float = 90) -> None:
         try:
@@ -199,30 +234,78 @@ class BenchWorker(WorkerProcess):
         and the Tailwind service (a ``node`` process).
         """
         tree = _process_tree()
-        pool = [pid for pid, (ppid, comm) in tree.items()
-                if ppid == self.proc.pid and comm not in _HELPERS.values()]
-        helpers = {kind: [pid for pid, (ppid, comm) in tree.items()
-                          if comm == name and ppid in (self.proc.pid, *pool)]
-                   for kind, name in _HELPERS.items()}
+        pool = [
+            pid
+            for pid, (ppid, comm) in tree.items()
+            if ppid == self.proc.pid and comm not in _HELPERS.values()
+        ]
+        helpers = {
+            kind: [
+                pid
+                for pid, (ppid, comm) in tree.items()
+                if comm == name and ppid in (self.proc.pid, *pool)
+            ]
+            for kind, name in _HELPERS.items()
+        }
         return pool, helpers
 
     def peak_rss_kb(self) -> dict[str, list[int]]:
         """VmHWM of the main process, its pool children and the helpers they run."""
         pool, helpers = self.family()
-        return {"main": [peak_rss_kb(self.proc.pid)],
-                "pool": [peak_rss_kb(pid) for pid in pool],
-                **{kind: [peak_rss_kb(pid) for pid in pids] for kind, pids in helpers.items()}}
+        return {
+            "main": [peak_rss_kb(self.proc.pid)],
+            "pool": [peak_rss_kb(pid) for pid in pool],
+            **{kind: [peak_rss_kb(pid) for pid in pids] for kind, pids in helpers.items()},
+        }
 
     def cpu_s(self) -> dict[str, float]:
         """CPU seconds so far of the main process, its pool children and their helpers."""
         pool, helpers = self.family()
-        return {"worker main": cpu_s(self.proc.pid),
-                "pool child": sum(cpu_s(pid) for pid in pool),
-                **{kind: sum(cpu_s(pid) for pid in pids) for kind, pids in helpers.items()}}
+        return {
+            "worker main": cpu_s(self.proc.pid),
+            "pool child": sum(cpu_s(pid) for pid in pool),
+            **{kind: sum(cpu_s(pid) for pid in pids) for kind, pids in helpers.items()},
+        }
 
 
 #: Helper processes of a pool child, by the name the bench reports and their command name.
 _HELPERS = {"esbuild": "esbuild", "tailwind": "node"}
+
+
+def environment() -> dict[str, Any]:
+    """What a result was measured on: CPUs, the load average at start, Python."""
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "python": platform.python_version(),
+    }
+
+
+def host_bench_main(
+    name: str,
+    description: str | None,
+    run: Callable[..., dict[str, Any]],
+    table: Callable[[dict[str, Any]], str],
+    results: Path,
+    *,
+    concurrency: int,
+    argv: list[str] | None,
+) -> int:
+    """The command line of a bench against the API host: ``--quick`` and
+    ``--concurrency``; writes ``results`` and prints the table; 1 if it could not measure."""
+    parser = argparse.ArgumentParser(prog=f"python -m {name}", description=description)
+    parser.add_argument("--quick", action="store_true", help="few requests: tries the harness")
+    parser.add_argument("--concurrency", type=int, default=concurrency)
+    args = parser.parse_args(argv)
+    os.environ.update(AWS_ENV)  # the client's boto3 talks to moto, never to a real account
+    try:
+        measured = run(quick=args.quick, concurrency=args.concurrency)
+    except BenchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1
+    results.write_text(json.dumps(measured, indent=2) + "\n", "utf-8")
+    print(table(measured))
+    return 0
 
 
 def peak_rss_kb(pid: int) -> int:
@@ -254,6 +337,6 @@ def _process_tree() -> dict[int, tuple[int, str]]:
         except OSError:
             continue  # it exited while we looked
         # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        comm, rest = stat[stat.index("(") + 1:].rsplit(")", 1)
+        comm, rest = stat[stat.index("(") + 1 :].rsplit(")", 1)
         tree[int(entry.name)] = (int(rest.split()[1]), comm)
     return tree

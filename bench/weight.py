@@ -63,8 +63,7 @@ def measure(app: BenchApp, bundler: Bundler) -> PageWeight:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.weight", description=__doc__)
     parser.add_argument("--app", default="weight", help="a folder under bench/apps/")
-    parser.add_argument("--chunks", action="store_true",
-                        help="also list every vendor chunk's size")
+    parser.add_argument("--chunks", action="store_true", help="also list every vendor chunk's size")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="stage-weight-cache-") as cache:
         bundler = Bundler(vendor_cache=Path(cache))
