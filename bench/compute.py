@@ -22,19 +22,22 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.gen_apps import BENCH, GENERATED_DIR
-from bench.inference import _summary, _throughput, _timed
 from bench.services import (
     BenchError,
     BenchWorker,
     environment,
     host_bench_main,
+    latency_summary,
+    requests_per_s,
     running_services,
+    timed_request,
 )
 from tests.services import HostProcess, remove_tree
 from worker.client import StageClient
@@ -132,14 +135,14 @@ def _measure(
                 _say(f"{backend}: {name} route, {n} sequential requests")
                 url = f"{base}/{name}"
                 for _ in range(10):
-                    _timed(lambda url=url: http.get(url))
-                measured[f"{name}_route_ms"] = _summary(
-                    [_timed(lambda url=url: http.get(url)) for _ in range(n)]
+                    timed_request(partial(http.get, url))
+                measured[f"{name}_route_ms"] = latency_summary(
+                    [timed_request(partial(http.get, url)) for _ in range(n)]
                 )
         for name in ("query", "insert"):
             _say(f"{backend}: {name} routes/s, {concurrency} in flight")
             measured[f"{name}_requests_per_s"] = asyncio.run(
-                _throughput(f"{base}/{name}", concurrency, 2.0 if quick else 5.0)
+                requests_per_s(f"{base}/{name}", concurrency, 2.0 if quick else 5.0)
             )
             measured[f"{name}_compute_p50_ms"] = round(
                 measured[f"{name}_route_ms"]["p50"] - measured["plain_route_ms"]["p50"], 2

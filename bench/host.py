@@ -26,7 +26,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,10 @@ from bench.services import (
     BenchWorker,
     environment,
     host_bench_main,
+    latency_summary,
+    requests_per_s,
     running_services,
+    timed_request,
 )
 from tests.services import HostProcess, remove_tree
 from worker.client import StageClient
@@ -90,27 +92,29 @@ def _run(*, quick: bool, concurrency: int) -> dict[str, Any]:
             host.wait_ready()
             sids = _publish(Settings.from_env(services.env), APPS)
             with httpx.Client(timeout=60, trust_env=False) as http:
+
+                def get_ms(url: str) -> float:
+                    return timed_request(lambda: http.get(url))
+
                 cold_n = 5 if quick else 20
                 _say(f"cold starts: first request of {cold_n} apps")
-                cold = [
-                    _timed(http, f"{host.url}/{sid}/@preview/api/hello") for sid in sids[:cold_n]
-                ]
-                results["cold_start_ms"] = _summary(cold)
-                results["deno_start_ms"] = _summary(_start_times(host.log) or [0.0])
+                cold = [get_ms(f"{host.url}/{sid}/@preview/api/hello") for sid in sids[:cold_n]]
+                results["cold_start_ms"] = latency_summary(cold)
+                results["deno_start_ms"] = latency_summary(_start_times(host.log) or [0.0])
                 _say(f"warm route: {warm_requests} sequential requests to one app")
                 url = f"{host.url}/{sids[0]}/@preview/api/hello"
                 for _ in range(20):
-                    _timed(http, url)
-                results["warm_route_ms"] = _summary(
-                    [_timed(http, url) for _ in range(warm_requests)]
+                    get_ms(url)
+                results["warm_route_ms"] = latency_summary(
+                    [get_ms(url) for _ in range(warm_requests)]
                 )
                 _say(f"requests/s for one app, {concurrency} in flight")
                 results["requests_per_s_one_app"] = asyncio.run(
-                    _throughput(url, concurrency, 2.0 if quick else 5.0)
+                    requests_per_s(url, concurrency, 2.0 if quick else 5.0)
                 )
                 _say(f"{APPS} apps warm")
                 for sid in sids:
-                    _timed(http, f"{host.url}/{sid}/@preview/api/hello")
+                    get_ms(f"{host.url}/{sid}/@preview/api/hello")
             pids = host.deno_pids()
             rss = [_memory_kb(pid, "Rss") for pid in pids]
             pss = [_memory_kb(pid, "Pss") for pid in pids]
@@ -156,34 +160,6 @@ def _start_times(log: str) -> list[float]:
     return times
 
 
-def _timed(http: httpx.Client, url: str) -> float:
-    started = time.perf_counter()
-    answer = http.get(url)
-    elapsed = (time.perf_counter() - started) * 1000
-    if answer.status_code != 200:
-        raise BenchError(f"{url}: {answer.status_code} {answer.text[:200]}")
-    return elapsed
-
-
-async def _throughput(url: str, concurrency: int, seconds: float) -> float:
-    done = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, trust_env=False, limits=limits) as client:
-
-        async def lane() -> None:
-            nonlocal done
-            while time.perf_counter() < deadline:
-                answer = await client.get(url)
-                if answer.status_code != 200:
-                    raise BenchError(f"{url}: {answer.status_code}")
-                done += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(lane() for _ in range(concurrency)))
-        return round(done / (time.perf_counter() - started), 1)
-
-
 def _memory_kb(pid: int, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -192,18 +168,6 @@ def _memory_kb(pid: int, field: str) -> int:
     except OSError:
         pass
     return 0
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "n": len(ordered),
-        "p50": round(statistics.median(ordered), 2),
-        "p90": round(ordered[int(len(ordered) * 0.9) - 1], 2)
-        if len(ordered) > 1
-        else round(ordered[0], 2),
-        "min": round(ordered[0], 2),
-    }
 
 
 def _table(results: dict[str, Any]) -> str:

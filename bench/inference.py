@@ -21,9 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,10 @@ from bench.services import (
     BenchWorker,
     environment,
     host_bench_main,
+    latency_summary,
+    requests_per_s,
     running_services,
+    timed_request,
 )
 from tests.model_provider import ModelProvider
 from tests.services import HostProcess, remove_tree
@@ -100,21 +101,21 @@ def _run(*, quick: bool, concurrency: int) -> dict[str, Any]:
                 body = {**BODY, "max_tokens": 16}
 
                 def call_direct() -> float:
-                    return _timed(lambda: http.post(direct, json=body, headers=auth))
+                    return timed_request(lambda: http.post(direct, json=body, headers=auth))
 
                 series = {
                     "provider_direct_ms": call_direct,
-                    "plain_route_ms": lambda: _timed(lambda: http.get(f"{base}/plain")),
-                    "chat_route_ms": lambda: _timed(lambda: http.get(f"{base}/chat")),
+                    "plain_route_ms": lambda: timed_request(lambda: http.get(f"{base}/plain")),
+                    "chat_route_ms": lambda: timed_request(lambda: http.get(f"{base}/chat")),
                 }
                 for name, one in series.items():
                     _say(f"{name}: {n} sequential requests")
                     for _ in range(10):
                         one()
-                    results[name] = _summary([one() for _ in range(n)])
+                    results[name] = latency_summary([one() for _ in range(n)])
                 _say(f"chat route requests/s, {concurrency} in flight")
                 results["chat_requests_per_s"] = asyncio.run(
-                    _throughput(f"{base}/chat", concurrency, 2.0 if quick else 5.0)
+                    requests_per_s(f"{base}/chat", concurrency, 2.0 if quick else 5.0)
                 )
             results["host_overhead_p50_ms"] = round(
                 results["chat_route_ms"]["p50"]
@@ -146,44 +147,6 @@ def _publish(settings: Settings) -> str:
         if record.status != "ready":
             raise BenchError(f"the bench app did not render: {record.error}")
         return client.apps.publish(session.id, name="inference bench", author="b@example.com").sid
-
-
-def _timed(request: Any) -> float:
-    started = time.perf_counter()
-    answer = request()
-    elapsed = (time.perf_counter() - started) * 1000
-    if answer.status_code != 200:
-        raise BenchError(f"{answer.request.url}: {answer.status_code} {answer.text[:200]}")
-    return elapsed
-
-
-async def _throughput(url: str, concurrency: int, seconds: float) -> float:
-    done = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, trust_env=False, limits=limits) as client:
-
-        async def lane() -> None:
-            nonlocal done
-            while time.perf_counter() < deadline:
-                answer = await client.get(url)
-                if answer.status_code != 200:
-                    raise BenchError(f"{url}: {answer.status_code} {answer.text[:200]}")
-                done += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(lane() for _ in range(concurrency)))
-        return round(done / (time.perf_counter() - started), 1)
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "n": len(ordered),
-        "p50": round(statistics.median(ordered), 2),
-        "p90": round(ordered[max(0, int(len(ordered) * 0.9) - 1)], 2),
-        "min": round(ordered[0], 2),
-    }
 
 
 def _table(results: dict[str, Any]) -> str:

@@ -9,19 +9,23 @@ this module adds what the bench measures of them.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
 
 from tests.services import ROOT, RedisServer, WorkerProcess, create_public_bucket, free_port
@@ -38,8 +42,11 @@ __all__ = [
     "cpu_s",
     "environment",
     "host_bench_main",
+    "latency_summary",
     "peak_rss_kb",
+    "requests_per_s",
     "running_services",
+    "timed_request",
 ]
 
 # moto accepts any credentials; set so boto3 (here and in the workers) never looks for real ones.
@@ -306,6 +313,47 @@ def host_bench_main(
     results.write_text(json.dumps(measured, indent=2) + "\n", "utf-8")
     print(table(measured))
     return 0
+
+
+def timed_request(request: Callable[[], httpx.Response]) -> float:
+    """Milliseconds one HTTP request took; a BenchError if it did not answer 200."""
+    started = time.perf_counter()
+    answer = request()
+    elapsed = (time.perf_counter() - started) * 1000
+    if answer.status_code != 200:
+        raise BenchError(f"{answer.request.url}: {answer.status_code} {answer.text[:200]}")
+    return elapsed
+
+
+async def requests_per_s(url: str, concurrency: int, seconds: float) -> float:
+    """GETs of ``url`` answered per second by ``concurrency`` lanes for ``seconds``."""
+    done = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, trust_env=False, limits=limits) as client:
+
+        async def lane() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                answer = await client.get(url)
+                if answer.status_code != 200:
+                    raise BenchError(f"{url}: {answer.status_code} {answer.text[:200]}")
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+        return round(done / (time.perf_counter() - started), 1)
+
+
+def latency_summary(values: list[float]) -> dict[str, float]:
+    """n, p50, p90 and min of milliseconds, rounded to hundredths."""
+    ordered = sorted(values)
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered), 2),
+        "p90": round(ordered[max(0, int(len(ordered) * 0.9) - 1)], 2),
+        "min": round(ordered[0], 2),
+    }
 
 
 def peak_rss_kb(pid: int) -> int:
