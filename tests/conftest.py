@@ -15,7 +15,14 @@ from pathlib import Path
 import kombu
 import pytest
 from clusters import RabbitVhost, RedisClusterServers, rabbit_answers
-from services import RedisServer, WorkerProcess, create_public_bucket, free_port, missing
+from services import (
+    RedisServer,
+    WorkerProcess,
+    create_public_bucket,
+    free_port,
+    missing,
+    stop_workers,
+)
 
 from worker.client import StageClient
 from worker.messages import is_amqp
@@ -217,8 +224,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
         return worker
 
     yield start
-    for worker in started:
-        worker.stop()
+    stop_workers(started)
 
 
 @pytest.fixture
@@ -287,8 +293,7 @@ def contract_stack(
             process.wait_ready()
         yield ns
     finally:
-        for process in processes:
-            process.stop()
+        stop_workers(processes)
         delete_namespace(ns)
 
 

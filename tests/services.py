@@ -156,6 +156,7 @@ class WorkerProcess:
         command: str = "worker",
     ) -> None:
         self.log_path = log_path
+        self._stop_requested = False
         clean = {k: v for k, v in os.environ.items() if not k.startswith("STAGE_")}
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
@@ -193,14 +194,32 @@ class WorkerProcess:
         wait_for(ready, timeout, f"the Celery worker to be ready (log: {self.log_path})")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()  # warm shutdown: a render in flight finishes
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        self.request_stop()
+        self.wait_stopped()
+
+    def request_stop(self) -> None:
+        """Ask for a warm shutdown (a render in flight finishes), once."""
+        if self.proc.poll() is None and not self._stop_requested:
+            self._stop_requested = True
+            self.proc.terminate()
+
+    def wait_stopped(self) -> None:
+        """Wait for the shutdown asked for; a node that has not ended in 20 s is killed."""
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
         self._log.close()
+
+
+def stop_workers(workers: list[WorkerProcess]) -> None:
+    """Stop several nodes at once: a warm shutdown takes a node about two seconds of waiting
+    on its pool, so every node is asked first and then each is waited for."""
+    for worker in workers:
+        worker.request_stop()
+    for worker in workers:
+        worker.wait_stopped()
 
 
 def remove_tree(path: Path) -> None:

@@ -65,11 +65,15 @@ def _metrics_folder() -> None:
 
 
 def _run(app: Celery, args: argparse.Namespace, queue: str, hostname: str) -> int:
+    # Without mingle: at start a node would ask every other node for revoked task ids and
+    # wait a second for their answers. Stage revokes nothing, so a node is ready a second
+    # sooner, and a fleet's restarts send no broadcast to every node.
     argv = [
         "worker",
         f"--loglevel={args.loglevel}",
         f"--queues={queue}",
         f"--hostname={args.hostname or hostname}",
+        "--without-mingle",
     ]
     if args.concurrency:
         argv.append(f"--concurrency={args.concurrency}")
