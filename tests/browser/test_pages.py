@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from stage_samples import EXAMPLES, SHIFTCAL
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -73,7 +74,7 @@ def test_rendered_app_runs_with_css_interaction_and_config(stack, page):
     page.tab.fill("input[placeholder='Who?']", "Linus")
     page.tab.select_option("select", "4")
     page.tab.click("text=Add shift")
-    assert shifts.count() == 3
+    expect(shifts).to_have_count(3)
     assert page.tab.get_by_test_id("day-4").inner_text().count("Linus") == 1
     config = page.tab.evaluate("window.__STAGE__")
     assert config == {"sessionId": session.id, "version": 1, "googleScopes": [SCOPE]}
