@@ -68,11 +68,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.lifecycle: {exc}", file=sys.stderr)
         return 1
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
-    _draw(results, CHART)
     print(_table(results))
+    written = [RESULTS]
+    try:
+        _draw(results, CHART)
+        written.append(CHART)
+    except ModuleNotFoundError as exc:  # the chart is extra: the numbers stand without it
+        print(
+            f"bench.lifecycle: no chart ({exc}); make bench installs bench/requirements.txt",
+            file=sys.stderr,
+        )
     print(
-        f"bench.lifecycle: wrote {RESULTS.relative_to(BENCH.parent)} and "
-        f"{CHART.relative_to(BENCH.parent)}"
+        "bench.lifecycle: wrote " + " and ".join(str(w.relative_to(BENCH.parent)) for w in written)
     )
     return 0
 
