@@ -11,6 +11,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 import pytest
 from services import remove_tree
 
+import worker.host.pool as pool_module
 from worker.host.applogs import AppLogs
 from worker.host.catalog import Deployment, VersionFiles
 from worker.host.platform import Grants
@@ -154,6 +157,51 @@ def test_code_folders_are_only_those_of_running_processes_and_of_running_hosts()
     assert seen["answer"] == 200  # the running process needs no file of its folder
     assert seen["hosts"] == sorted([str(os.getpid()), str(os.getppid())])
     assert seen["after"] == [str(os.getppid())]
+
+
+def test_a_request_while_an_idle_process_is_being_removed_starts_on_fresh_code(monkeypatch):
+    # The idle stop kills the process, then removes its code folder in a thread. A request
+    # for the same version in between must not reuse (or write into) the folder going away.
+    removing = threading.Event()
+    remove = pool_module._remove_code
+
+    def slow_remove(folder: Path) -> None:  # widens the window a loaded host leaves open
+        removing.set()
+        time.sleep(0.5)
+        remove(folder)
+
+    monkeypatch.setattr(pool_module, "_remove_code", slow_remove)
+
+    async def scenario() -> dict[str, Any]:
+        pool, root = make_pool(max_processes=2)
+        pool.start()
+        try:
+            first, _ = await pool.acquire(deployment("a"))
+            stopping = asyncio.create_task(pool.stop(first, "idle"))
+            assert await asyncio.to_thread(removing.wait, 30)
+            second, cold = await pool.acquire(deployment("a"))
+            await stopping
+            answer = await second.upstream.request(
+                "GET",
+                "/api/hello",
+                [("x-stage-key", second.key), ("x-stage-route", "0")],
+                b"",
+                1000,
+            )
+            return {
+                "cold": cold,
+                "alive": second.alive,
+                "code": (second.code / "routes.js").is_file(),
+                "answer": (answer[0], answer[2]),
+            }
+        finally:
+            await pool.close()
+            remove_tree(root)
+
+    seen = run(scenario())
+    assert seen["cold"] and seen["alive"]
+    assert seen["code"], "the new process's code folder was removed under it"
+    assert seen["answer"] == (200, b'{"hello":true}')
 
 
 def test_a_route_spinning_on_the_cpu_is_ended_by_its_cpu_limit_without_a_deadline():

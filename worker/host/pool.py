@@ -7,7 +7,8 @@ the next request for their version starts a new one (a cold start).
 
 A version's route code is written to ``<code_root>/<host pid>/…`` for its process and
 removed when the process stops, so the folder holds no more versions than the pool holds
-processes. A host's folder outlives it
+processes; a request for that version during the removal starts its process once the
+removal is done, on code written again. A host's folder outlives it
 only when it was killed; the next host to start on the same data folder removes the
 folders of hosts no longer running.
 """
@@ -55,6 +56,9 @@ class Pool:
         self.limits = Limits.from_settings(settings)
         self.processes: OrderedDict[str, DenoProcess] = OrderedDict()
         self._starting: dict[str, asyncio.Future[DenoProcess]] = {}
+        # Code folders being removed, by version: a start of the same version waits for its
+        # removal, so it never writes (or reuses) a folder that is going away under it.
+        self._removing: dict[str, asyncio.Future[None]] = {}
         self._watch: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -102,6 +106,9 @@ class Pool:
         return process, True
 
     async def _start(self, deployment: Deployment) -> DenoProcess:
+        removing = self._removing.get(deployment.key)
+        if removing is not None:
+            await asyncio.shield(removing)
         manifest = await self.files.manifest(deployment)
         code = await prepare_code(self.files, deployment, self.code_root, manifest)
         while len(self.processes) >= self.settings.api_max_processes:
@@ -145,8 +152,11 @@ class Pool:
             KILLS.labels(reason).inc()
             log.info("stopped the routes of %s (%s)", key, reason)
         PROCESSES.set(len(self.processes))
-        if key not in self.processes and key not in self._starting:
-            await asyncio.to_thread(_remove_code, process.code)
+        if key not in self.processes and key not in self._starting and key not in self._removing:
+            removal = asyncio.ensure_future(asyncio.to_thread(_remove_code, process.code))
+            self._removing[key] = removal  # until the thread is done, even if stop is cancelled
+            removal.add_done_callback(lambda _: self._removing.pop(key, None))
+            await asyncio.shield(removal)
             with contextlib.suppress(OSError):  # the app's folder, once it holds no version
                 process.code.parent.rmdir()
 
