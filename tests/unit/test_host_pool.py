@@ -25,7 +25,8 @@ from worker.host.applogs import AppLogs
 from worker.host.catalog import Deployment, VersionFiles
 from worker.host.platform import Grants
 from worker.host.pool import Pool
-from worker.host.upstream import UpstreamError
+from worker.host.sandbox import DenoProcess
+from worker.host.upstream import Answer, UpstreamError
 from worker.settings import Settings
 from worker.storage import LocalStore
 
@@ -60,6 +61,13 @@ def deployment(app: str) -> Deployment:
     return Deployment(app, "v", "v/")
 
 
+def hello(process: DenoProcess) -> Coroutine[Any, Any, Answer]:
+    """GET /api/hello of the test version (its one route) from ``process``."""
+    return process.upstream.request(
+        "GET", "/api/hello", [("x-stage-key", process.key), ("x-stage-route", "0")], b"", 1000
+    )
+
+
 def test_processes_start_once_and_the_least_recently_used_is_stopped_past_the_cap():
     async def scenario() -> dict[str, Any]:
         pool, root = make_pool(max_processes=2)
@@ -70,9 +78,7 @@ def test_processes_start_once_and_the_least_recently_used_is_stopped_past_the_ca
             b, _ = await pool.acquire(deployment("b"))
             await pool.acquire(deployment("a"))  # a is now the most recently used
             c, _ = await pool.acquire(deployment("c"))
-            answer = await c.upstream.request(
-                "GET", "/api/hello", [("x-stage-key", c.key), ("x-stage-route", "0")], b"", 1000
-            )
+            answer = await hello(c)
             return {
                 "same": a is again,
                 "colds": (cold_a, cold_again),
@@ -99,13 +105,7 @@ def test_a_dead_process_is_replaced_on_the_next_request():
             first, _ = await pool.acquire(deployment("a"))
             await first.kill("test")
             second, cold = await pool.acquire(deployment("a"))
-            answer = await second.upstream.request(
-                "GET",
-                "/api/hello",
-                [("x-stage-key", second.key), ("x-stage-route", "0")],
-                b"",
-                1000,
-            )
+            answer = await hello(second)
             return second is not first, cold, answer[0]
         finally:
             await pool.close()
@@ -131,13 +131,7 @@ def test_code_folders_are_only_those_of_running_processes_and_of_running_hosts()
             with_a = sorted(p.name for p in pool.code_root.iterdir())
             await pool.acquire(deployment("b"))  # evicts a: its code goes with it
             with_b = sorted(p.name for p in pool.code_root.iterdir())
-            answer = await pool.processes["b/v"].upstream.request(
-                "GET",
-                "/api/hello",
-                [("x-stage-key", pool.processes["b/v"].key), ("x-stage-route", "0")],
-                b"",
-                1000,
-            )
+            answer = await hello(pool.processes["b/v"])
             hosts = sorted(p.name for p in code.iterdir())
             await pool.close()
             return {
@@ -181,13 +175,7 @@ def test_a_request_while_an_idle_process_is_being_removed_starts_on_fresh_code(m
             assert await asyncio.to_thread(removing.wait, 30)
             second, cold = await pool.acquire(deployment("a"))
             await stopping
-            answer = await second.upstream.request(
-                "GET",
-                "/api/hello",
-                [("x-stage-key", second.key), ("x-stage-route", "0")],
-                b"",
-                1000,
-            )
+            answer = await hello(second)
             return {
                 "cold": cold,
                 "alive": second.alive,
@@ -222,13 +210,7 @@ def test_a_route_spinning_on_the_cpu_is_ended_by_its_cpu_limit_without_a_deadlin
             limits = Path(f"/proc/{process.pid}/limits").read_text()
             with pytest.raises(UpstreamError):
                 await asyncio.wait_for(
-                    process.upstream.request(
-                        "GET",
-                        "/api/hello",
-                        [("x-stage-key", process.key), ("x-stage-route", "0")],
-                        b"",
-                        1000,
-                    ),
+                    hello(process),
                     60,
                 )
             return {
